@@ -1,0 +1,3 @@
+"""bgfx: background effects for a Linux virtual camera."""
+
+__version__ = "0.1.0"

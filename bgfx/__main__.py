@@ -1,0 +1,3 @@
+from bgfx.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,204 @@
+"""`bgfx` command line: parses arguments, calls the modules, turns errors into one line and an exit status.
+
+No traceback reaches a user: every BgfxError becomes `bgfx: error: ...` on
+stderr with its exit status (78 for config errors, so systemd does not restart
+into the same bad config).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO/WARNING lines: noise for a user
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2  # noqa: E402
+
+from bgfx import config as config_module  # noqa: E402
+from bgfx.errors import BgfxError, ConfigError  # noqa: E402
+
+log = logging.getLogger("bgfx")
+
+
+def _config(args: argparse.Namespace) -> config_module.Config:
+    overrides: dict[str, dict[str, object]] = {}
+    if getattr(args, "model", None):
+        overrides.setdefault("segmentation", {})["model"] = args.model
+    return config_module.load(args.config, overrides)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from bgfx.offline import SegmentRequest, segment_images
+
+    request = SegmentRequest(
+        images=tuple(args.images), out_dir=args.out, model=args.model,
+        category_mask=args.category_mask, confidence_masks=args.confidence_masks,
+        overlay=args.overlay, refine=_config(argparse.Namespace(config=args.config)) if args.refine else None,
+        locale=args.locale, rotation=args.rotation,
+    )
+    written = segment_images(request)
+    print(f"wrote {len(written)} files to {args.out}")
+    return 0
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from bgfx.offline import process_video
+
+    config = _config(args)
+    frames = process_video(args.input, args.output, config, alpha_out=args.alpha_out, progress=not args.quiet)
+    print(f"wrote {frames} frames to {args.output}" + (f" and the alpha to {args.alpha_out}" if args.alpha_out else ""))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from bgfx import models
+    from bgfx.segmentation import verify_model
+
+    catalog = models.load_catalog()
+    if args.models_command == "list":
+        print(f"{'name':18} {'state':9} {'input':8} labels / location")
+        for entry in catalog.entries.values():
+            path = models.find(entry)
+            state = "present" if path else "missing"
+            labels = ", ".join(entry.labels)
+            where = str(path) if path else f"(bgfx models pull {entry.name})"
+            print(f"{entry.name:18} {state:9} {entry.input_hw[0]}x{entry.input_hw[1]:<4} {labels}\n{'':37}{where}")
+        print("searched: " + ", ".join(str(d) for d in models.search_dirs()))
+        return 0
+    if args.models_command == "pull":
+        names = list(catalog.entries) if args.all else args.names
+        if not names:
+            raise ConfigError("models pull: name the models to download, or give --all")
+        failed = 0
+        for name in names:
+            entry = catalog.get(name)
+            present = models.find(entry)
+            if present and not args.force:
+                print(f"{name}: already present at {present}")
+                continue
+            try:
+                path = models.fetch(entry, models.user_model_dir(), verify=verify_model)
+                print(f"{name}: downloaded to {path}")
+            except BgfxError as e:
+                print(f"{name}: failed: {e}", file=sys.stderr)
+                failed += 1
+        return 1 if failed else 0
+    if args.models_command == "import":
+        outcomes = models.import_dir(args.directory, catalog, verify=verify_model)
+        for name, outcome in outcomes:
+            print(f"{name}: {outcome}")
+        if not outcomes:
+            print(f"no catalog model files found in {args.directory}", file=sys.stderr)
+            return 1
+        return 0
+    from bgfx.bench import bench_models
+
+    print(bench_models(catalog, image=args.image, video=args.video, frames=args.frames))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from bgfx.bench import bench_pipeline, format_report
+
+    config = _config(args)
+    size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else None
+    report = bench_pipeline(args.input, config, frames=args.frames, size=size, live=args.mode == "live")
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import platformdirs
+
+    target = args.path or platformdirs.user_config_path("bgfx") / "config.yaml"
+    if target.exists() and not args.force:
+        raise ConfigError(f"{target} exists already; give --force to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(config_module.default_path().read_text(encoding="utf-8"), encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bgfx", description="Background effects for a Linux virtual camera.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("segment", help="segment still images (IMAGE mode) into mask PNGs")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--model", default="selfie_landscape", help="catalog name or .tflite path")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--category-mask", action=argparse.BooleanOptionalAction, default=False)
+    p.add_argument("--confidence-masks", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--overlay", action="store_true", help="also write the masks coloured over the image")
+    p.add_argument("--refine", action="store_true", help="write the refined person mask (guided upsampling)")
+    p.add_argument("--config", type=Path, help="config for --refine's settings (default: the shipped one)")
+    p.add_argument("--locale", default="en", help="display-name locale of the labels")
+    p.add_argument("--rotation", type=int, choices=(0, 90, 180, 270), default=0)
+    p.set_defaults(func=cmd_segment)
+
+    p = sub.add_parser("process", help="apply the effect chain to a video file (VIDEO mode)")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("--config", type=Path)
+    p.add_argument("--model", help="person model (overrides the config)")
+    p.add_argument("--alpha-out", type=Path, help="also write the final person alpha as a grey video")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("models", help="list, download, import or benchmark models")
+    msub = p.add_subparsers(dest="models_command", required=True)
+    msub.add_parser("list", help="models by name, present or missing, and where")
+    pull = msub.add_parser("pull", help="download models (verified) into the user model folder")
+    pull.add_argument("names", nargs="*")
+    pull.add_argument("--all", action="store_true")
+    pull.add_argument("--force", action="store_true", help="download even when present")
+    imp = msub.add_parser("import", help="copy verified model files from a folder")
+    imp.add_argument("directory", type=Path)
+    mb = msub.add_parser("bench", help="latency per frame of every present model")
+    mb.add_argument("--image", type=Path, help="a photo (fitted to 1280x720)")
+    mb.add_argument("--video", type=Path, help="a video for LIVE_STREAM mode")
+    mb.add_argument("--frames", type=int, default=60)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("bench", help="time the live path per stage on a video file")
+    p.add_argument("--input", type=Path, required=True)
+    p.add_argument("--config", type=Path)
+    p.add_argument("--model")
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--size", help="resize frames to WxH first, e.g. 1280x720")
+    p.add_argument("--mode", choices=("video", "live"), default="video", help="segmentation running mode")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("config", help="config files")
+    csub = p.add_subparsers(dest="config_command", required=True)
+    init = csub.add_parser("init", help="write a commented copy of the default config")
+    init.add_argument("--path", type=Path, help="default: ~/.config/bgfx/config.yaml")
+    init.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    cv2.utils.logging.setLogLevel(
+        cv2.utils.logging.LOG_LEVEL_DEBUG if args.verbose else cv2.utils.logging.LOG_LEVEL_ERROR
+    )
+    try:
+        return args.func(args)
+    except BgfxError as e:
+        print(f"bgfx: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130

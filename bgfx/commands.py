@@ -1,0 +1,60 @@
+"""The command layer shared by hotkeys, `bgfx ctl` and SIGHUP: text → `Command`.
+
+Threads that receive commands only parse and enqueue them; the live loop
+applies them between frames, so no state is touched from two threads.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+
+VERBS_WITH_ARGUMENT = ("model", "toggle", "preset")
+VERBS = ("status", "next-model", "previous-model", "next-preset", "pause", "resume", "toggle-pause", "reload")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    verb: str
+    argument: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.verb} {self.argument}" if self.argument else self.verb
+
+
+def parse_command(text: str) -> Command:
+    """'model hair' → Command('model', 'hair'); raises ValueError listing what is valid."""
+    words = text.split()
+    valid = ", ".join([*VERBS, *(f"{v} NAME" for v in VERBS_WITH_ARGUMENT)])
+    if not words:
+        raise ValueError(f"empty command; valid commands: {valid}")
+    verb, rest = words[0], words[1:]
+    if verb in VERBS_WITH_ARGUMENT:
+        if len(rest) != 1:
+            raise ValueError(f"{verb!r} takes one name, got {len(rest)} words; valid commands: {valid}")
+        return Command(verb, rest[0])
+    if verb in VERBS and not rest:
+        return Command(verb)
+    raise ValueError(f"unknown command {text!r}; valid commands: {valid}")
+
+
+class CommandQueue:
+    """A bounded queue of commands; when full, new commands are refused rather than stalling a thread."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._queue: queue.Queue[Command] = queue.Queue(maxsize=size)
+
+    def put(self, command: Command) -> bool:
+        try:
+            self._queue.put_nowait(command)
+            return True
+        except queue.Full:
+            return False
+
+    def drain(self) -> list[Command]:
+        commands = []
+        while True:
+            try:
+                commands.append(self._queue.get_nowait())
+            except queue.Empty:
+                return commands

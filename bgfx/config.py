@@ -1,0 +1,303 @@
+"""YAML config → frozen dataclasses, with every error of a file reported at once.
+
+`yaml.safe_load` once; each section is a frozen dataclass whose fields are the
+schema (field metadata: `range` = (lo, hi), `parse` = converter of the raw
+value). Errors carry their key path (`effects[0].strength: must be 1..100,
+got 0`); unknown keys are errors. Effects and refinement own their parameter
+dataclasses, so this module imports them to validate against. Raw dicts never
+leave this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from bgfx.commands import parse_command
+from bgfx.effects import EFFECTS, ChainItem
+from bgfx.effects.composite import parse_colour
+from bgfx.errors import ConfigError
+from bgfx.refine import RefineSettings
+from bgfx.shipped import shipped_file
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentationSettings:
+    """model: catalog name or .tflite path for the person mask; models: the cycle for next/previous-model;
+    hair_model: the model that gives `hair`; hair_every: run it every Nth frame (it costs ~20 ms);
+    rotation: degrees the camera is turned (MediaPipe undoes it); locale: for label display names."""
+
+    model: str = "selfie_landscape"
+    models: tuple[str, ...] = ("selfie_landscape", "selfie_square", "deeplab_v3")
+    hair_model: str = "hair"
+    hair_every: int = field(default=3, metadata={"range": (1, 30)})
+    rotation: Literal[0, 90, 180, 270] = 0
+    locale: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """device: /dev/videoN, a camera index, or a video file (paced at its own rate, looped)."""
+
+    device: str = "/dev/video0"
+    width: int = field(default=1280, metadata={"range": (16, 7680)})
+    height: int = field(default=720, metadata={"range": (16, 4320)})
+    fps: float = field(default=30.0, metadata={"range": (1.0, 240.0)})
+    fourcc: str = "MJPG"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """sink: virtualcam (v4l2loopback via pyvirtualcam), file, preview (a window) or null.
+    device: e.g. /dev/video10 (None = the first loopback device); backend: a pyvirtualcam backend name;
+    path: the file sink's output; fps: None = the capture's rate."""
+
+    sink: Literal["virtualcam", "file", "preview", "null"] = "virtualcam"
+    device: str | None = None
+    backend: str | None = None
+    path: Path | None = None
+    fps: float | None = field(default=None, metadata={"range": (1.0, 240.0)})
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """max_mask_age_ms: reuse the newest mask up to this age, then `stale` (passthrough or card);
+    on_demand: keep the camera closed until an app opens the virtual camera; release_after_s: idle delay;
+    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame)."""
+
+    max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
+    stale: Literal["passthrough", "card"] = "passthrough"
+    on_demand: bool = False
+    release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
+    opencv_threads: int = field(default=1, metadata={"range": (0, 64)})
+
+
+@dataclass(frozen=True, slots=True)
+class PauseSettings:
+    """What a paused (or camera-lost) stream shows: the blurred last frame, an image, or a colour."""
+
+    show: Literal["blur", "image", "colour"] = "blur"
+    image: Path | None = None
+    colour: tuple[int, int, int] = field(default=(40, 40, 40), metadata={"parse": parse_colour})
+    release_camera: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    source: str
+    segmentation: SegmentationSettings
+    refine: RefineSettings
+    effects: tuple[ChainItem, ...]
+    presets: dict[str, tuple[ChainItem, ...]]
+    capture: CaptureSettings
+    output: OutputSettings
+    live: LiveSettings
+    pause: PauseSettings
+    hotkeys: dict[str, str]
+
+
+_SECTIONS: dict[str, type] = {
+    "segmentation": SegmentationSettings,
+    "refine": RefineSettings,
+    "capture": CaptureSettings,
+    "output": OutputSettings,
+    "live": LiveSettings,
+    "pause": PauseSettings,
+}
+_TOP_KEYS = (*_SECTIONS, "effects", "presets", "hotkeys")
+
+
+def default_path() -> Path:
+    return shipped_file("default.yaml")
+
+
+def load(path: Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Read and validate a config file (the shipped default when None); raise ConfigError with all errors.
+
+    overrides: section -> key -> raw value, applied over the file (the CLI's --model etc.).
+    """
+    path = path or default_path()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e.strerror}); check the path") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    return parse(raw if raw is not None else {}, str(path), Path(path).resolve().parent, overrides)
+
+
+def parse(raw: Any, source: str, base_dir: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    errors: list[str] = []
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {_kind(raw)}")
+    for key in raw:
+        if key not in _TOP_KEYS:
+            errors.append(f"{key}: unknown key; allowed: {', '.join(_TOP_KEYS)}")
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        section_raw = dict(raw.get(name) or {}) if isinstance(raw.get(name) or {}, dict) else raw.get(name)
+        if isinstance(section_raw, dict):
+            section_raw.update((overrides or {}).get(name, {}))
+        sections[name] = build(cls, section_raw, name, errors, base_dir)
+    effects = build_chain(raw.get("effects", []), "effects", errors, base_dir)
+    presets: dict[str, tuple[ChainItem, ...]] = {}
+    presets_raw = raw.get("presets") or {}
+    if not isinstance(presets_raw, dict):
+        errors.append(f"presets: must be a mapping of name to effect list, got {_kind(presets_raw)}")
+    else:
+        for name, chain in presets_raw.items():
+            presets[str(name)] = build_chain(chain, f"presets.{name}", errors, base_dir)
+    hotkeys = build_hotkeys(raw.get("hotkeys") or {}, errors)
+    if errors:
+        listing = "\n".join(f"  {e}" for e in errors)
+        raise ConfigError(f"{source}: {len(errors)} error{'s' if len(errors) > 1 else ''}:\n{listing}")
+    return Config(source=source, effects=effects, presets=presets, hotkeys=hotkeys, **sections)
+
+
+def build_chain(raw: Any, path: str, errors: list[str], base_dir: Path) -> tuple[ChainItem, ...]:
+    """An effect list: each item {type: NAME, name?: str, enabled?: bool, ...parameters}."""
+    if not isinstance(raw, list):
+        errors.append(f"{path}: must be a list of effects, got {_kind(raw)}")
+        return ()
+    items: list[ChainItem] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        where = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            errors.append(f"{where}: must be a mapping with a `type`, got {_kind(item)}")
+            continue
+        params = dict(item)
+        kind = params.pop("type", None)
+        name = params.pop("name", kind)
+        enabled = params.pop("enabled", True)
+        if kind not in EFFECTS:
+            got = "nothing" if kind is None else repr(kind)
+            errors.append(f"{where}.type: unknown effect {got}; valid: {', '.join(EFFECTS)}")
+            continue
+        if not isinstance(name, str) or not name:
+            errors.append(f"{where}.name: must be a non-empty string, got {_kind(name)}")
+            continue
+        if name in seen:
+            errors.append(f"{where}.name: {name!r} is used twice; give each effect of a chain its own name")
+        seen.add(name)
+        if not isinstance(enabled, bool):
+            errors.append(f"{where}.enabled: must be true or false, got {_kind(enabled)}")
+        effect = build(EFFECTS[kind], params, where, errors, base_dir)
+        if effect is not None:
+            items.append(ChainItem(name=name, enabled=bool(enabled), effect=effect))
+    return tuple(items)
+
+
+def build_hotkeys(raw: Any, errors: list[str]) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        errors.append(f"hotkeys: must map key combinations to commands, got {_kind(raw)}")
+        return {}
+    hotkeys = {}
+    for combo, command in raw.items():
+        try:
+            parse_command(str(command))
+        except ValueError as e:
+            errors.append(f"hotkeys.{combo}: {e}")
+            continue
+        hotkeys[str(combo)] = str(command)
+    return hotkeys
+
+
+def build(cls: type, raw: Any, path: str, errors: list[str], base_dir: Path) -> Any:
+    """Construct dataclass `cls` from a raw mapping, appending 'path.key: problem' lines to errors."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        errors.append(f"{path}: must be a mapping, got {_kind(raw)}")
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")}
+    hints = typing.get_type_hints(cls)
+    before = len(errors)
+    for key in raw:
+        if key not in fields:
+            errors.append(f"{path}.{key}: unknown key; allowed: {', '.join(fields) or 'none'}")
+    values = {}
+    for name, f in fields.items():
+        if name not in raw:
+            continue
+        try:
+            values[name] = _convert(raw[name], hints[name], f.metadata, base_dir)
+        except ValueError as e:
+            errors.append(f"{path}.{name}: {e}")
+    if len(errors) > before:
+        return None
+    try:
+        return cls(**values)
+    except ValueError as e:
+        errors.append(f"{path}: {e}")
+        return None
+
+
+def _convert(value: Any, hint: Any, metadata: Any, base_dir: Path) -> Any:
+    if "parse" in metadata:
+        return None if value is None else metadata["parse"](value)
+    converted = _convert_type(value, hint, base_dir)
+    if "range" in metadata and converted is not None:
+        low, high = metadata["range"]
+        if not low <= converted <= high:
+            raise ValueError(f"must be {low}..{high}, got {value}")
+    return converted
+
+
+def _convert_type(value: Any, hint: Any, base_dir: Path) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert_type(value, inner, base_dir)
+    if origin is Literal:
+        if value not in args:
+            raise ValueError(f"must be one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ValueError(f"must be a list, got {_kind(value)}")
+        return tuple(_convert_type(v, args[0], base_dir) for v in value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"must be true or false, got {_kind(value)}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"must be a whole number, got {_kind(value)}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"must be a number, got {_kind(value)}")
+        return float(value)
+    if hint is str:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, got {_kind(value)}")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"must be a file path, got {_kind(value)}")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base_dir / path
+    raise TypeError(f"config schema uses an unsupported type {hint!r}")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, (dict, list)):
+        return f"a {'mapping' if isinstance(value, dict) else 'list'}"
+    return f"{type(value).__name__} {value!r}"

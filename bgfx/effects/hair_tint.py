@@ -1,0 +1,47 @@
+"""`hair_tint`: recolour the hair, keeping its own lightness and texture.
+
+Works in CIE Lab: the hair keeps its L (lightness, which carries the texture)
+and takes the target colour's chroma (a, b); the result is blended by the hair
+mask's confidence times strength. Only the hair's bounding box is converted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Mapping
+
+import cv2
+import numpy as np
+
+from bgfx.effects.composite import blend, parse_colour
+
+
+@dataclass(frozen=True)
+class HairTint:
+    """colour: '#RRGGBB' or [R, G, B]; strength 1..100 (% of the way to the target chroma)."""
+
+    needs: ClassVar[frozenset[str]] = frozenset({"hair"})
+    colour: tuple[int, int, int] = field(default=(160, 60, 200), metadata={"parse": parse_colour})
+    strength: int = field(default=70, metadata={"range": (1, 100)})
+    _target_ab: tuple[int, int] = field(default=(128, 128), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        swatch = np.array([[self.colour]], np.uint8)
+        lab = cv2.cvtColor(swatch, cv2.COLOR_BGR2LAB)[0, 0]
+        object.__setattr__(self, "_target_ab", (int(lab[1]), int(lab[2])))
+
+    def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
+        hair = masks["hair"]
+        box = cv2.boundingRect(cv2.threshold(hair, 8, 255, cv2.THRESH_BINARY)[1])
+        x, y, w, h = box
+        if w == 0 or h == 0:
+            return image
+        out = image.copy()
+        roi = image[y : y + h, x : x + w]
+        lab = cv2.cvtColor(roi, cv2.COLOR_BGR2LAB)
+        lab[..., 1] = self._target_ab[0]
+        lab[..., 2] = self._target_ab[1]
+        tinted = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+        weight = cv2.convertScaleAbs(hair[y : y + h, x : x + w], alpha=self.strength / 100.0)
+        out[y : y + h, x : x + w] = blend(tinted, roi, weight)
+        return out

@@ -1,0 +1,36 @@
+"""Small effects users ask for next: `desaturate` the background, `mirror` the picture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Mapping
+
+import cv2
+import numpy as np
+
+from bgfx.effects.composite import blend
+
+
+@dataclass(frozen=True)
+class Desaturate:
+    """Background towards grey; strength 1..100 (100 = fully grey). The person keeps colour."""
+
+    needs: ClassVar[frozenset[str]] = frozenset({"person"})
+    strength: int = field(default=100, metadata={"range": (1, 100)})
+
+    def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
+        grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        if self.strength < 100:
+            grey = cv2.addWeighted(grey, self.strength / 100.0, image, 1.0 - self.strength / 100.0, 0.0)
+        return blend(image, grey, masks["person"])
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """Flip left-right, as people expect of a selfie view; the chain flips the masks after it too."""
+
+    needs: ClassVar[frozenset[str]] = frozenset()
+    mirrors: ClassVar[bool] = True
+
+    def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
+        return np.ascontiguousarray(image[:, ::-1])

@@ -1,0 +1,223 @@
+"""The model catalog (`models/models.yaml`) and the store: find, download, verify, import.
+
+A model is found, in order: an explicit path; the user's model directory
+(`$XDG_DATA_HOME/bgfx/models`); each directory in `BGFX_MODEL_PATH`
+(colon-separated); else it is downloaded from its official URL. A download goes
+to a temporary file in the target directory that is checked (sha256 where the
+catalog knows it, then `verify`, which loads it as a segmenter) before it is
+renamed into place, so an interrupted or corrupt download never leaves a file
+that looks valid. This module does not import MediaPipe: callers pass `verify`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import platformdirs
+import yaml
+from tqdm import tqdm
+
+from bgfx.errors import ModelError
+from bgfx.shipped import shipped_file
+
+log = logging.getLogger(__name__)
+
+MODEL_PATH_ENV = "BGFX_MODEL_PATH"
+Verify = Callable[[Path, "CatalogEntry | None"], None]
+"""Raises ModelError when the file at the path is not a usable segmenter (for that entry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """One seed model. input_hw: (height, width) of its input tensor, pixels."""
+
+    name: str
+    file: str
+    url: str
+    sha256: str | None
+    input_hw: tuple[int, int]
+    labels: tuple[str, ...]
+    license: str
+    about: str
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    entries: dict[str, CatalogEntry]
+    default: str
+
+    def get(self, name: str) -> CatalogEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            valid = ", ".join(self.entries)
+            raise ModelError(
+                f"unknown model {name!r}: choose one of {valid}, or give the path of a .tflite segmenter"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedModel:
+    """A model file on disk; entry is None for a user's own model given by path."""
+
+    name: str
+    path: Path
+    entry: CatalogEntry | None
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    path = path or shipped_file("models.yaml")
+    with open(path, encoding="utf-8") as f:
+        raw = yaml.safe_load(f)
+    entries = {
+        name: CatalogEntry(
+            name=name,
+            file=item["file"],
+            url=item["url"],
+            sha256=item.get("sha256"),
+            input_hw=(int(item["input"][0]), int(item["input"][1])),
+            labels=tuple(item["labels"]),
+            license=item["license"],
+            about=item.get("about", ""),
+        )
+        for name, item in raw["models"].items()
+    }
+    return Catalog(entries=entries, default=raw["default"])
+
+
+def user_model_dir() -> Path:
+    return platformdirs.user_data_path("bgfx") / "models"
+
+
+def search_dirs() -> list[Path]:
+    """Where named models are looked for, in order."""
+    extra = [Path(p).expanduser() for p in os.environ.get(MODEL_PATH_ENV, "").split(":") if p]
+    return [user_model_dir(), *extra]
+
+
+def find(entry: CatalogEntry) -> Path | None:
+    """The first existing file for a catalog entry along `search_dirs()`, or None."""
+    for directory in search_dirs():
+        candidate = directory / entry.file
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_path(name_or_path: str) -> bool:
+    return name_or_path.endswith(".tflite") or os.sep in name_or_path
+
+
+def locate(name_or_path: str, catalog: Catalog, *, verify: Verify, download: bool = True) -> LocatedModel:
+    """Find a model by catalog name or path; download a named one that is missing."""
+    if is_path(name_or_path):
+        path = Path(name_or_path).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model file {path} does not exist: give the path of a .tflite segmenter")
+        return LocatedModel(name=path.stem, path=path, entry=None)
+    entry = catalog.get(name_or_path)
+    found = find(entry)
+    if found is not None:
+        return LocatedModel(name=entry.name, path=found, entry=entry)
+    if not download:
+        raise missing_error(entry, None)
+    try:
+        path = fetch(entry, user_model_dir(), verify=verify)
+    except ModelError as e:
+        raise missing_error(entry, str(e)) from None
+    return LocatedModel(name=entry.name, path=path, entry=entry)
+
+
+def missing_error(entry: CatalogEntry, download_error: str | None) -> ModelError:
+    places = ", ".join(str(d) for d in search_dirs())
+    tail = f"; the download failed: {download_error}" if download_error else ""
+    return ModelError(
+        f"model {entry.name!r} ({entry.file}) not found in {places}{tail}. "
+        f"Fix: run `bgfx models pull {entry.name}` while online, or copy the file into one of those "
+        f"directories (`bgfx models import DIR`), or add its directory to {MODEL_PATH_ENV}"
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch(entry: CatalogEntry, directory: Path, *, verify: Verify, url: str | None = None) -> Path:
+    """Download `entry` into `directory`, verified, with a progress bar on stderr."""
+    url = url or entry.url
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.file}.", suffix=".part", dir=directory)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                response = urllib.request.urlopen(url, timeout=30)
+            except (urllib.error.URLError, OSError) as e:
+                raise ModelError(f"cannot download {url}: {getattr(e, 'reason', e)}") from None
+            with response, tqdm(
+                total=int(response.headers.get("Content-Length") or 0) or None,
+                unit="B", unit_scale=True, desc=entry.file, leave=False,
+            ) as bar:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        check_file(tmp, entry, verify=verify)
+        final = directory / entry.file
+        os.replace(tmp, final)
+        log.info("downloaded %s to %s", entry.name, final)
+        return final
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def check_file(path: Path, entry: CatalogEntry | None, *, verify: Verify) -> None:
+    """Raise ModelError unless the file matches the catalog's sha256 and loads as a segmenter."""
+    if entry is not None and entry.sha256:
+        actual = sha256_of(path)
+        if actual != entry.sha256:
+            raise ModelError(
+                f"{path}: sha256 {actual} does not match the catalog's {entry.sha256} for {entry.name!r} "
+                "(truncated or altered file)"
+            )
+    verify(path, entry)
+
+
+def import_dir(source: Path, catalog: Catalog, *, verify: Verify) -> list[tuple[str, str]]:
+    """Copy every catalog model found in `source` into the user directory, verified first.
+
+    Returns (model name, outcome) pairs; a file that fails verification is not copied.
+    """
+    if not source.is_dir():
+        raise ModelError(f"{source} is not a directory: give the folder that holds the .tflite files")
+    target = user_model_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for entry in catalog.entries.values():
+        candidate = source / entry.file
+        if not candidate.is_file():
+            continue
+        try:
+            check_file(candidate, entry, verify=verify)
+        except ModelError as e:
+            outcomes.append((entry.name, f"skipped: {e}"))
+            continue
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.file}.", suffix=".part", dir=target)
+        os.close(fd)
+        shutil.copyfile(candidate, tmp_name)
+        os.replace(tmp_name, target / entry.file)
+        outcomes.append((entry.name, f"imported to {target / entry.file}"))
+    return outcomes

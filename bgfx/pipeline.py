@@ -1,0 +1,221 @@
+"""One frame's path: segmentation (only the models the enabled effects need) → refinement → chain.
+
+Shared by `bgfx process` and `bgfx bench` (VIDEO mode, synchronous) and the
+live daemon (LIVE_STREAM mode: `segment` submits and returns the newest
+results that have arrived). A model or chain change builds the new segmenters
+beside the old ones and swaps only when they load, so a bad switch leaves the
+running state untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+
+from bgfx.effects import Chain, ChainItem
+from bgfx.errors import ModelError
+from bgfx.frame import Frame, Segmentation
+from bgfx.models import Catalog, load_catalog, locate
+from bgfx.refine import Refiner, RefineSettings
+from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, provided_masks, verify_model
+
+log = logging.getLogger(__name__)
+
+
+class StageClock:
+    """Wall and process-CPU milliseconds per stage name, for the frame being processed."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.wall[name] = self.wall.get(name, 0.0) + (time.perf_counter() - wall) * 1000.0
+            self.cpu[name] = self.cpu.get(name, 0.0) + (time.process_time() - cpu) * 1000.0
+
+
+class Pipeline:
+    """Segmenters keyed by model name, a Refiner per mask, and the effect chain.
+
+    person_model: catalog name or path of the model that gives `person`;
+    hair_model: the one that gives `hair` (unless the person model gives it too);
+    hair_every: run the hair model on every Nth frame, reusing its last mask between.
+    """
+
+    def __init__(
+        self,
+        items: tuple[ChainItem, ...],
+        *,
+        person_model: str,
+        hair_model: str = "hair",
+        hair_every: int = 1,
+        mode: RunningMode = RunningMode.VIDEO,
+        refine: RefineSettings = RefineSettings(),
+        rotation_degrees: int = 0,
+        locale: str = "en",
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.mode = mode
+        self.catalog = catalog or load_catalog()
+        self.person_model = person_model
+        self.hair_model = hair_model
+        self.hair_every = hair_every
+        self.refine_settings = refine
+        self.rotation_degrees = rotation_degrees
+        self.locale = locale
+        self.chain = Chain(items)
+        self.segmenters: dict[str, Segmenter] = {}
+        self._mask_source: dict[str, str] = {}
+        self._refiners: dict[str, Refiner] = {}
+        self._last: dict[str, Segmentation] = {}
+        self._frame_count = 0
+        self._rebuild(self.chain, person_model)
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for segmenter in self.segmenters.values():
+            segmenter.close()
+        self.segmenters = {}
+
+    @property
+    def needs(self) -> frozenset[str]:
+        return self.chain.needs
+
+    def _open(self, model: str, wanted: frozenset[str]) -> Segmenter:
+        located = locate(model, self.catalog, verify=verify_model)
+        options = SegmenterOptions(
+            running_mode=self.mode,
+            wanted=wanted,
+            rotation_degrees=self.rotation_degrees,
+            display_names_locale=self.locale,
+        )
+        return Segmenter(located, options)
+
+    def _plan(self, needs: frozenset[str], person_model: str) -> dict[str, frozenset[str]]:
+        """Model name → masks to take from it, for the masks the chain needs."""
+        plan: dict[str, set[str]] = {}
+        for mask in sorted(needs):
+            if mask == "person":
+                plan.setdefault(person_model, set()).add(mask)
+            elif mask == "hair":
+                person_labels = self._labels_of(person_model)
+                source = person_model if person_labels is not None and "hair" in provided_masks(person_labels) else self.hair_model
+                plan.setdefault(source, set()).add(mask)
+            else:
+                raise ModelError(f"no model known to bgfx gives a {mask!r} mask")
+        return {model: frozenset(masks) for model, masks in plan.items()}
+
+    def _labels_of(self, model: str) -> tuple[str, ...] | None:
+        entry = self.catalog.entries.get(model)
+        return entry.labels if entry else None
+
+    def _rebuild(self, chain: Chain, person_model: str) -> None:
+        """Open the segmenters the chain needs (new ones first); swap only when all load."""
+        plan = self._plan(chain.needs, person_model)
+        opened: dict[str, Segmenter] = {}
+        try:
+            for model, wanted in plan.items():
+                current = self.segmenters.get(model)
+                if current is not None and current.options.wanted == wanted:
+                    continue
+                opened[model] = self._open(model, wanted)
+        except BaseException:
+            for segmenter in opened.values():
+                segmenter.close()
+            raise
+        old = self.segmenters
+        self.segmenters = {model: opened.get(model) or old[model] for model in plan}
+        for model, segmenter in old.items():
+            if self.segmenters.get(model) is not segmenter:
+                segmenter.close()
+                self._last.pop(model, None)
+        self._mask_source = {mask: model for model, masks in plan.items() for mask in masks}
+        self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings) for mask in self._mask_source}
+        self.chain = chain
+        self.person_model = person_model
+
+    def set_model(self, person_model: str) -> None:
+        """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
+        self._rebuild(self.chain, person_model)
+        if "person" in self._refiners:
+            self._refiners["person"].reset()
+
+    def set_chain(self, items: tuple[ChainItem, ...], enabled: dict[str, bool] | None = None) -> None:
+        chain = Chain(items)
+        for name, state in (enabled or {}).items():
+            if name in chain.enabled:
+                chain.enabled[name] = state
+        self._rebuild(chain, self.person_model)
+
+    def toggle(self, name: str) -> bool:
+        """Flip an effect; opens or closes segmenters so only needed models run."""
+        chain = Chain(self.chain.items)
+        chain.enabled = dict(self.chain.enabled)
+        state = chain.toggle(name)
+        self._rebuild(chain, self.person_model)
+        return state
+
+    def segment(self, frame: Frame, clock: StageClock | None = None) -> dict[str, Segmentation]:
+        """Segment with every model the chain needs; VIDEO: synchronous; LIVE_STREAM: submit, then newest.
+
+        Returns model name → its newest Segmentation (models without a result yet are absent).
+        """
+        clock = clock or StageClock()
+        count = self._frame_count
+        self._frame_count += 1
+        with clock.stage("segmentation"):
+            for model, segmenter in self.segmenters.items():
+                cadence = self.hair_every if "person" not in segmenter.options.wanted else 1
+                due = count % cadence == 0 or model not in self._last
+                if self.mode is RunningMode.LIVE_STREAM:
+                    if due:
+                        segmenter.submit(frame)
+                    result, _latency = segmenter.latest()
+                    if result is not None:
+                        self._last[model] = result
+                elif due:
+                    self._last[model] = segmenter.segment_for_video(frame.image, frame.timestamp_ms)
+        return dict(self._last)
+
+    def masks(self, frame: Frame, results: dict[str, Segmentation], clock: StageClock | None = None) -> dict[str, np.ndarray]:
+        """Refine each needed mask to frame size: mask name → (H, W) uint8 alpha."""
+        clock = clock or StageClock()
+        refined = {}
+        with clock.stage("refine"):
+            for mask, model in self._mask_source.items():
+                segmentation = results.get(model)
+                if segmentation is not None:
+                    refined[mask] = self._refiners[mask](segmentation.masks[mask], frame.image)
+        return refined
+
+    def render(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None) -> np.ndarray:
+        """Apply the chain; effects whose masks are missing are skipped for this frame."""
+        clock = clock or StageClock()
+        if not self.chain.needs <= masks.keys():
+            return np.array(frame.image)
+        timings: dict[str, float] = {}
+        with clock.stage("effects"):
+            image = self.chain.apply(frame.image, masks, frame.timestamp_ms, timings)
+        for name, ms in timings.items():
+            clock.wall[f"effect:{name}"] = ms
+        return image
+
+    def process(self, frame: Frame, clock: StageClock | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """All three stages for one frame: (output image, refined masks)."""
+        clock = clock or StageClock()
+        masks = self.masks(frame, self.segment(frame, clock), clock)
+        return self.render(frame, masks, clock), masks
