@@ -238,8 +238,9 @@ def build(cls: type, raw: Any, path: str, errors: list[str], base_dir: Path) -> 
         return None
     try:
         return cls(**values)
-    except ValueError as e:
-        errors.append(f"{path}: {e}")
+    except ValueError as e:  # a constructor's own check; "key: problem" points at that key
+        key, separator, problem = str(e).partition(": ")
+        errors.append(f"{path}.{key}: {problem}" if separator and key in fields else f"{path}: {e}")
         return None
 
 

@@ -44,6 +44,8 @@ class RunningMode(enum.Enum):
     LIVE_STREAM = "live_stream"
 
 
+_UNDO_ROTATION = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+
 _MP_MODES = {
     RunningMode.IMAGE: vision.RunningMode.IMAGE,
     RunningMode.VIDEO: vision.RunningMode.VIDEO,
@@ -55,7 +57,8 @@ _MP_MODES = {
 class SegmenterOptions:
     """What to ask of MediaPipe; the defaults are MediaPipe's own.
 
-    rotation_degrees: the camera's rotation (multiple of 90), undone by MediaPipe.
+    rotation_degrees: how far (clockwise, multiple of 90) MediaPipe turns the image so the
+        person stands upright for the model; masks still come back aligned with the image given.
     wanted: labels (model labels or `person`) to copy out; None copies all.
     at_model_size: feed the model a frame scaled (aspect kept) just to cover its
         input size, and get masks back at that size (the live path: cheap, and
@@ -198,6 +201,20 @@ class Segmenter:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
 
+    def _own(self, view: np.ndarray, interpolation: int) -> np.ndarray:
+        """A (h, w) copy of a MediaPipe mask, in the orientation of the image that was given.
+
+        With a rotation, MediaPipe returns the upright mask squeezed into the
+        input's shape: stretch it back to upright proportions, then turn it back.
+        """
+        mask = np.array(view.reshape(view.shape[0], view.shape[1]))
+        rotation = self.options.rotation_degrees % 360
+        if rotation in (90, 270):
+            mask = cv2.resize(mask, (mask.shape[0], mask.shape[1]), interpolation=interpolation)
+        if rotation:
+            mask = cv2.rotate(mask, _UNDO_ROTATION[rotation])
+        return mask
+
     def _convert(self, result: vision.ImageSegmenterResult, timestamp_ms: int) -> Segmentation:
         """Copy MediaPipe's masks into numpy arrays we own, naming them by label."""
         wanted = self.options.wanted
@@ -206,16 +223,14 @@ class Segmenter:
         for label, mask in zip(self.labels, confidences):
             key = PERSON if label == _SELFIE_LABEL else label
             if wanted is None or key in wanted or (key == "background" and PERSON in wanted):
-                view = mask.numpy_view()
-                masks[key] = np.array(view.reshape(view.shape[0], view.shape[1]), dtype=np.float32)
+                masks[key] = self._own(mask.numpy_view(), cv2.INTER_LINEAR).astype(np.float32, copy=False)
         if PERSON not in masks and PERSON in self.provides and "background" in masks:
             masks[PERSON] = 1.0 - masks["background"]
         if wanted is not None:
             masks = {k: v for k, v in masks.items() if k in wanted}
         category = None
         if result.category_mask is not None:
-            view = result.category_mask.numpy_view()
-            category = np.array(view.reshape(view.shape[0], view.shape[1]), dtype=np.uint8)
+            category = self._own(result.category_mask.numpy_view(), cv2.INTER_NEAREST).astype(np.uint8, copy=False)
         return Segmentation(masks=masks, timestamp_ms=timestamp_ms, labels=self.labels, category=category)
 
     def segment(self, image: np.ndarray, *, rgb: bool = False) -> Segmentation:

@@ -1,0 +1,63 @@
+"""Shared test fixtures: real models from BGFX_MODEL_PATH (../shared/models), real photos and video."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("BGFX_SHARED", ROOT.parent / "shared"))
+MODELS = Path(os.environ.setdefault("BGFX_MODEL_PATH", str(SHARED / "models")).split(":")[0])
+TESTDATA = SHARED / "testdata"
+EVALDATA = SHARED / "evaldata"
+VIDEO = TESTDATA / "webcam_desk_960x540.mp4"
+SERGEY = TESTDATA / "portrait_sergey.png"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets empty XDG data/config/runtime dirs, so a user's own models or config never leak in."""
+    base = tmp_path_factory.mktemp("xdg")
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR"):
+        path = base / name.lower()
+        path.mkdir(mode=0o700)
+        monkeypatch.setenv(name, str(path))
+
+
+@pytest.fixture(scope="session")
+def sergey() -> np.ndarray:
+    """600x600 BGR head-and-shoulders portrait on a plain wall."""
+    return cv2.imread(str(SERGEY), cv2.IMREAD_COLOR)
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """skimage's 512x512 astronaut photo, BGR."""
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="session")
+def video_frames() -> list[np.ndarray]:
+    """The first 90 frames of the desk video (960x540 BGR)."""
+    capture = cv2.VideoCapture(str(VIDEO))
+    frames = []
+    while len(frames) < 90:
+        ok, image = capture.read()
+        assert ok, f"cannot decode {VIDEO}"
+        frames.append(image)
+    capture.release()
+    return frames
+
+
+def model(name: str):
+    """A LocatedModel for a catalog name, from the shared model folder."""
+    from bgfx.models import LocatedModel, load_catalog
+
+    entry = load_catalog().get(name)
+    return LocatedModel(name=name, path=MODELS / entry.file, entry=entry)

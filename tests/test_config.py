@@ -1,0 +1,96 @@
+from pathlib import Path
+
+import pytest
+
+from bgfx import config
+from bgfx.effects.blur import Blur
+from bgfx.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bgfx.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_default_loads() -> None:
+    cfg = config.load()
+    assert cfg.segmentation.model == "selfie_landscape"
+    assert [item.name for item in cfg.effects] == ["blur"] and isinstance(cfg.effects[0].effect, Blur)
+    assert cfg.hotkeys["<ctrl>+<alt>+m"] == "next-model"
+    assert set(cfg.presets) == {"blur", "grey-room", "plain"}
+
+
+def test_every_error_of_a_file_at_once_with_key_paths(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+effects:
+  - type: blur
+    strength: 0
+    radius: 3
+  - type: sparkle
+  - type: replace
+    image: nowhere.png
+  - type: hair_tint
+    colour: red
+refine: {temporal: 2, sharpen: true}
+capture: {fps: fast}
+hotkeys: {"<ctrl>+x": fly away}
+colours: {}
+""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: 10 errors:")
+    for line in [
+        "effects[0].strength: must be 1..100, got 0",
+        "effects[0].radius: unknown key; allowed: strength, light_wrap",
+        "effects[1].type: unknown effect 'sparkle'; valid: blur, replace, hair_tint, desaturate, mirror",
+        f"effects[2].image: cannot read {tmp_path / 'nowhere.png'}",
+        "effects[3].colour: must be '#RRGGBB' or [R, G, B]",
+        "refine.temporal: must be 0.0..0.95, got 2",
+        "refine.sharpen: unknown key",
+        "capture.fps: must be a number, got str 'fast'",
+        "hotkeys.<ctrl>+x: unknown command 'fly away'",
+        "colours: unknown key; allowed: segmentation, refine",
+    ]:
+        assert line in message
+
+
+def test_effect_names_are_unique_and_optional(tmp_path: Path) -> None:
+    cfg = config.load(write(tmp_path, "effects: [{type: blur}, {type: blur, name: soft, strength: 20, enabled: false}]"))
+    assert [(i.name, i.enabled) for i in cfg.effects] == [("blur", True), ("soft", False)]
+    with pytest.raises(ConfigError, match=r"effects\[1\].name: 'blur' is used twice"):
+        config.load(write(tmp_path, "effects: [{type: blur}, {type: blur}]"))
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "office.png"), np.zeros((8, 8, 3), np.uint8))
+    cfg = config.load(write(tmp_path, "effects: [{type: replace, image: office.png, fit: contain}]"))
+    assert cfg.effects[0].effect.image == tmp_path / "office.png"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("effects: [{type: blur}\n", r"not valid YAML at line 2"),
+        ("- just\n- a list\n", "the top level must be a mapping of sections, got a list"),
+        ("effects: {type: blur}", "effects: must be a list of effects, got a mapping"),
+        ("output: {sink: screen}", "output.sink: must be one of virtualcam, file, preview, null, got 'screen'"),
+        ("live: {on_demand: 1}", "live.on_demand: must be true or false, got int 1"),
+        ("effects: [{type: replace}]", r"effects\[0\]: background: give exactly one of image, video or colour, got none"),
+    ],
+)
+def test_clear_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: cannot read the config file"):
+        config.load(tmp_path / "nope.yaml")

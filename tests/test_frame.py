@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from bgfx.frame import Frame, Segmentation
+
+
+def test_frame_is_read_only_and_sized() -> None:
+    frame = Frame(np.zeros((4, 6, 3), np.uint8), 10)
+    assert frame.size == (6, 4)
+    with pytest.raises(ValueError, match="read-only"):
+        frame.image[0, 0, 0] = 1
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        (np.zeros((4, 6), np.uint8), r"expected shape \(H, W, 3\), got \(4, 6\)"),
+        (np.zeros((4, 6, 4), np.uint8), r"expected shape \(H, W, 3\), got \(4, 6, 4\)"),
+        (np.zeros((4, 6, 3), np.float32), "expected dtype uint8, got float32"),
+    ],
+)
+def test_frame_rejects_bad_images(image: np.ndarray, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Frame(image, 0)
+
+
+def test_segmentation_checks_mask_shapes() -> None:
+    ok = Segmentation({"person": np.zeros((2, 3), np.float32)}, 5)
+    assert ok.shape == (2, 3)
+    with pytest.raises(ValueError, match=r"masks\['hair'\]: expected shape \(2, 3\) like the others, got \(3, 3\)"):
+        Segmentation({"person": np.zeros((2, 3), np.float32), "hair": np.zeros((3, 3), np.float32)}, 5)
+    with pytest.raises(ValueError, match=r"expected \(h, w\) float32, got \(2, 3\) uint8"):
+        Segmentation({"person": np.zeros((2, 3), np.uint8)}, 5)
+    with pytest.raises(ValueError, match=r"category: expected shape \(2, 3\) like the masks, got \(4, 4\)"):
+        Segmentation({"person": np.zeros((2, 3), np.float32)}, 5, category=np.zeros((4, 4), np.uint8))
