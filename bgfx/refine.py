@@ -34,7 +34,7 @@ class RefineSettings:
     radius: int = field(default=4, metadata={"range": (1, 32)})
     eps: float = field(default=0.005, metadata={"range": (1e-6, 1.0)})
     temporal: float = field(default=0.7, metadata={"range": (0.0, 0.95)})
-    threshold: float = field(default=0.5, metadata={"range": (0.05, 0.95)})
+    threshold: float = field(default=0.45, metadata={"range": (0.05, 0.95)})
     softness: float = field(default=0.4, metadata={"range": (0.0, 1.0)})
 
 

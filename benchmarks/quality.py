@@ -1,0 +1,132 @@
+"""Quality measures of mask refinement on the real data in ../shared, raw model mask vs refined.
+
+- flicker: on the desk video, the share of pixel-frames whose binarised mask
+  flips and flips back within three frames (lower is better);
+- hair kept: the share of ground-truth hair pixels of the CelebAMask-HQ set
+  that the person mask keeps (higher is better: "the top of my head is cut off");
+- a contact sheet PNG (input, raw mask, refined mask, blur, replace, hair tint).
+
+Usage: python benchmarks/quality.py [--shared ../shared] [--out out/quality] [--model selfie_landscape]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bgfx.effects.blur import Blur
+from bgfx.effects.hair_tint import HairTint
+from bgfx.effects.replace import Replace
+from bgfx.models import load_catalog, locate
+from bgfx.refine import Refiner, RefineSettings
+from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, verify_model
+
+
+def flip_back_share(masks: np.ndarray) -> float:
+    """masks: (T, H, W) bool. Share of (t, pixel) where the value changes at t+1 and returns by t+3."""
+    flips = np.zeros(masks.shape[1:], np.int64)
+    for t in range(len(masks) - 3):
+        changed = masks[t + 1] != masks[t]
+        back = (masks[t + 2] == masks[t]) | (masks[t + 3] == masks[t])
+        flips += changed & back
+    return float(flips.sum() / (masks[0].size * (len(masks) - 3)))
+
+
+def open_segmenter(name: str, mode: RunningMode, wanted: str) -> Segmenter:
+    located = locate(name, load_catalog(), verify=verify_model)
+    return Segmenter(located, SegmenterOptions(running_mode=mode, wanted=frozenset({wanted})))
+
+
+def measure_flicker(video: Path, model: str, settings: RefineSettings, frames: int) -> dict[str, float]:
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    raw, refined = [], []
+    refiner = Refiner(settings)
+    with open_segmenter(model, RunningMode.VIDEO, "person") as segmenter:
+        for index in range(frames):
+            ok, image = capture.read()
+            if not ok:
+                break
+            mask = segmenter.segment_for_video(image, int(index * 1000 / fps) + 1).masks["person"]
+            size = (image.shape[1], image.shape[0])
+            raw.append(cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR) > 0.5)
+            refined.append(refiner(mask, image) > 127)
+    return {"raw": flip_back_share(np.stack(raw)), "refined": flip_back_share(np.stack(refined)), "frames": len(raw)}
+
+
+def measure_hair_kept(evaldir: Path, model: str, settings: RefineSettings) -> dict[str, float]:
+    kept_raw = kept_refined = total = 0
+    with open_segmenter(model, RunningMode.IMAGE, "person") as segmenter:
+        for image_path in sorted((evaldir / "images").glob("*.jpg")):
+            image = cv2.imread(str(image_path))
+            truth = cv2.imread(str(evaldir / "masks" / f"{image_path.stem}_hair.png"), cv2.IMREAD_GRAYSCALE)
+            truth = cv2.resize(truth, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST) > 127
+            mask = segmenter.segment(image).masks["person"]
+            raw = cv2.resize(mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR) > 0.5
+            refined = Refiner(settings)(mask, image) > 127
+            total += int(truth.sum())
+            kept_raw += int((truth & raw).sum())
+            kept_refined += int((truth & refined).sum())
+    return {"raw": kept_raw / total, "refined": kept_refined / total}
+
+
+def contact_sheet(video: Path, model: str, settings: RefineSettings, out: Path, frame_index: int = 200) -> Path:
+    capture = cv2.VideoCapture(str(video))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
+    image = capture.read()[1]
+    with open_segmenter(model, RunningMode.IMAGE, "person") as segmenter:
+        person = segmenter.segment(image).masks["person"]
+    with open_segmenter("hair", RunningMode.IMAGE, "hair") as segmenter:
+        hair = segmenter.segment(image).masks["hair"]
+    size = (image.shape[1], image.shape[0])
+    raw = cv2.convertScaleAbs(cv2.resize(person, size, interpolation=cv2.INTER_LINEAR), alpha=255.0)
+    alpha = Refiner(settings)(person, image)
+    hair_alpha = Refiner(settings)(hair, image)
+    tiles = {
+        "input": image,
+        "raw mask": cv2.cvtColor(raw, cv2.COLOR_GRAY2BGR),
+        "refined mask": cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR),
+        "blur": Blur(strength=60).apply(image, {"person": alpha}, 0),
+        "replace": Replace(colour=(120, 90, 40)).apply(image, {"person": alpha}, 0),
+        "hair tint": HairTint(colour=(200, 40, 200), strength=80).apply(image, {"hair": hair_alpha}, 0),
+    }
+    labelled = []
+    for name, tile in tiles.items():
+        tile = cv2.resize(tile, (480, 270), interpolation=cv2.INTER_AREA)
+        cv2.putText(tile, name, (10, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 4, cv2.LINE_AA)
+        cv2.putText(tile, name, (10, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+        labelled.append(tile)
+    sheet = cv2.vconcat([cv2.hconcat(labelled[0:3]), cv2.hconcat(labelled[3:6])])
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "contact_sheet.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--out", type=Path, default=Path("out/quality"))
+    parser.add_argument("--model", default="selfie_landscape")
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    settings = RefineSettings()
+    video = args.shared / "testdata" / "webcam_desk_960x540.mp4"
+    flicker = measure_flicker(video, args.model, settings, args.frames)
+    hair = measure_hair_kept(args.shared / "evaldata" / "hair_celebamaskhq", args.model, settings)
+    sheet = contact_sheet(video, args.model, settings, args.out)
+    print(f"model {args.model}, refine {settings}")
+    print(f"{'measure':34} {'raw':>8} {'refined':>8}")
+    print(f"{'flicker (flip-backs per px-frame)':34} {flicker['raw']:8.5f} {flicker['refined']:8.5f}   over {flicker['frames']} frames")
+    print(f"{'hair kept (share of GT hair)':34} {hair['raw']:8.4f} {hair['refined']:8.4f}")
+    print(f"contact sheet: {sheet}")
+    (args.out / "quality.json").write_text(json.dumps({"model": args.model, "flicker": flicker, "hair_kept": hair}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

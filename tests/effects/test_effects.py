@@ -1,0 +1,143 @@
+"""Exact checks on small hand-made images, then behaviour on real photos with real masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgfx.effects import Chain, ChainItem
+from bgfx.effects.blur import Blur
+from bgfx.effects.hair_tint import HairTint
+from bgfx.effects.replace import Replace
+from bgfx.effects.simple import Desaturate, Mirror
+from bgfx.refine import Refiner, RefineSettings
+from bgfx.segmentation import Segmenter, SegmenterOptions
+from tests.conftest import model
+
+
+def scene() -> tuple[np.ndarray, np.ndarray]:
+    """A 120x160 red 'person' block on a striped grey background, and its exact alpha."""
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[:, :] = 100
+    image[:, ::4] = 220  # stripes for blur to remove
+    image[30:120, 60:100] = (0, 0, 230)
+    alpha = np.zeros((120, 160), np.uint8)
+    alpha[30:120, 60:100] = 255
+    return image, alpha
+
+
+def test_blur_keeps_the_person_and_smooths_the_background() -> None:
+    image, alpha = scene()
+    out = Blur(strength=50).apply(image, {"person": alpha}, 0)
+    assert np.array_equal(out[30:120, 60:100], image[30:120, 60:100])
+    background = out[:, :40].astype(int)
+    assert background.std() < 0.3 * image[:, :40].astype(int).std()
+
+
+def test_blur_has_no_halo_of_person_colour() -> None:
+    image, alpha = scene()
+    out = Blur(strength=80).apply(image, {"person": alpha}, 0)
+    ring = out[30:120, 50:58].astype(int)  # background just left of the person
+    red_excess = ring[..., 2] - ring[..., 1]
+    assert red_excess.max() <= 6  # the red person did not bleed into the blurred background
+
+
+def test_blur_strength_scales_the_blur() -> None:
+    image, alpha = scene()
+    weak = Blur(strength=5).apply(image, {"person": alpha}, 0)[:, :40].std()
+    strong = Blur(strength=100).apply(image, {"person": alpha}, 0)[:, :40].std()
+    assert strong < weak
+
+
+def test_replace_with_colour_image_and_video(tmp_path: Path) -> None:
+    image, alpha = scene()
+    out = Replace(colour=(10, 20, 30)).apply(image, {"person": alpha}, 0)
+    assert out[0, 0].tolist() == [10, 20, 30] and np.array_equal(out[30:, 60:100], image[30:, 60:100])
+
+    office = np.zeros((60, 80, 3), np.uint8)
+    office[:, :40] = (0, 255, 0)
+    cv2.imwrite(str(tmp_path / "office.png"), office)
+    effect = Replace(image=tmp_path / "office.png", fit="stretch")
+    out = effect.apply(image, {"person": alpha}, 0)
+    assert out[5, 5].tolist() == [0, 255, 0] and out[5, 150].tolist() == [0, 0, 0]
+    assert effect.apply(image, {"person": alpha}, 1) is not out  # a new image each call
+    assert effect._background((160, 120), 2) is effect._background((160, 120), 3)  # prepared once
+
+    clip = tmp_path / "bg.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (80, 60))
+    for value in (0, 250):  # two frames: black then white, 100 ms each
+        writer.write(np.full((60, 80, 3), value, np.uint8))
+    writer.release()
+    looped = Replace(video=clip, fit="cover")
+    at = {ms: int(looped.apply(image, {"person": alpha}, ms)[5, 5].mean()) for ms in (1000, 1050, 1100, 1250)}
+    assert at[1000] < 20 and at[1050] < 20 and at[1100] > 230 and at[1250] < 20  # paced by time, and loops
+
+
+def test_hair_tint_recolours_hair_only() -> None:
+    image = np.full((40, 40, 3), (60, 70, 80), np.uint8)  # brownish grey
+    image[:, ::3] += 30  # texture
+    hair = np.zeros((40, 40), np.uint8)
+    hair[:20] = 255
+    out = HairTint(colour=(220, 30, 30), strength=100).apply(image, {"hair": hair}, 0)  # '#1E1EDC'-ish → red in BGR
+    hsv_in = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    hsv_out = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)
+    assert np.array_equal(out[20:], image[20:])
+    assert np.abs(hsv_out[:20, :, 0].astype(int) - hsv_in[:20, :, 0]).mean() > 20
+    lab_in = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)[:20, :, 0].astype(int)
+    lab_out = cv2.cvtColor(out, cv2.COLOR_BGR2LAB)[:20, :, 0].astype(int)
+    assert np.abs(lab_out - lab_in).mean() < 8  # lightness (texture) kept
+    assert out[:20, 0].astype(int).std() > 0 or out[:20].std() > 5
+
+
+def test_chain_order_matters_and_toggles() -> None:
+    image, alpha = scene()
+    grey_then_red = Chain((ChainItem("grey", True, Desaturate()), ChainItem("wall", True, Replace(colour=(0, 0, 255)))))
+    red_then_grey = Chain((ChainItem("wall", True, Replace(colour=(0, 0, 255))), ChainItem("grey", True, Desaturate())))
+    a = grey_then_red.apply(image, {"person": alpha}, 0)
+    b = red_then_grey.apply(image, {"person": alpha}, 0)
+    assert a[0, 0].tolist() == [0, 0, 255]  # the red wall was put in after greying
+    assert len(set(b[0, 0].tolist())) == 1  # the red wall was greyed
+    assert grey_then_red.toggle("wall") is False
+    assert grey_then_red.needs == {"person"}
+    assert grey_then_red.apply(image, {"person": alpha}, 0)[0, 1].tolist() == [100, 100, 100]
+    with pytest.raises(KeyError, match="no effect named 'sparkle' in the chain; effects: grey, wall"):
+        grey_then_red.toggle("sparkle")
+
+
+def test_mirror_flips_the_image_and_the_masks_after_it() -> None:
+    image, alpha = scene()
+    alpha = alpha.copy()
+    alpha[:, 60:] = 0
+    alpha[30:, 0:20] = 255  # person on the left, image's red block stays where it is
+    chain = Chain((ChainItem("mirror", True, Mirror()), ChainItem("wall", True, Replace(colour=(9, 9, 9)))))
+    out = chain.apply(image, {"person": alpha}, 0)
+    assert out[60, 150].tolist() == image[60, 9].tolist()  # the kept person moved to the right
+    assert out[60, 5].tolist() == [9, 9, 9]
+
+
+def test_on_a_real_photo_blur_keeps_person_and_changes_wall(sergey: np.ndarray) -> None:
+    with Segmenter(model("selfie_square"), SegmenterOptions(at_model_size=False)) as segmenter:
+        person = segmenter.segment(sergey).masks["person"]
+    alpha = cv2.convertScaleAbs(person, alpha=255.0)
+    out = Blur(strength=70).apply(sergey, {"person": alpha}, 0)
+    inside = alpha == 255
+    outside = alpha == 0
+    assert np.abs(out[inside].astype(int) - sergey[inside]).mean() < 1.0
+    edges_in = cv2.Laplacian(cv2.cvtColor(sergey, cv2.COLOR_BGR2GRAY), cv2.CV_32F)[outside].std()
+    edges_out = cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.CV_32F)[outside].std()
+    assert edges_out < 0.5 * edges_in
+
+
+def test_on_a_real_photo_hair_tint_moves_hue_in_hair_not_face(sergey: np.ndarray) -> None:
+    with Segmenter(model("hair"), SegmenterOptions()) as segmenter:
+        hair = segmenter.segment(sergey).masks["hair"]
+    alpha = Refiner(RefineSettings())(hair, sergey)
+    out = HairTint(colour=(40, 200, 40), strength=100).apply(sergey, {"hair": alpha}, 0)  # green
+    lab_in, lab_out = (cv2.cvtColor(x, cv2.COLOR_BGR2LAB).astype(int) for x in (sergey, out))
+    in_hair = alpha > 200
+    face = (slice(250, 400), slice(200, 400))
+    assert (lab_out[..., 1][in_hair] - lab_in[..., 1][in_hair]).mean() < -15  # a* towards green
+    assert np.abs(out[face].astype(int) - sergey[face]).max() <= 1
