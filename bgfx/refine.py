@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from bgfx.resize import shrink
+
 
 @dataclass(frozen=True, slots=True)
 class RefineSettings:
@@ -59,7 +61,7 @@ class Refiner:
         guide_w = min(s.guide_width, width)
         guide_h = max(1, round(height * guide_w / width))
         size = (guide_w, guide_h)
-        guide = cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+        guide = cv2.cvtColor(shrink(frame, size), cv2.COLOR_BGR2GRAY)
         current = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
         smoothed = self._smooth(current, guide)
         filtered = cv2.ximgproc.guidedFilter(guide, smoothed, s.radius, s.eps * 255.0 * 255.0)

@@ -31,6 +31,7 @@ from mediapipe.tasks.python import BaseOptions, vision
 from bgfx.errors import ModelError
 from bgfx.frame import Frame, Segmentation
 from bgfx.models import CatalogEntry, LocatedModel
+from bgfx.resize import shrink
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ class Segmenter:
         self._latest: Segmentation | None = None
         self._latest_latency_ms = 0.0
         self._submitted: collections.deque[tuple[int, float]] = collections.deque(maxlen=64)
+        self.latencies_ms: collections.deque[float] = collections.deque(maxlen=300)
+        self.submitted = 0
         self.delivered = 0
         self._last_ts = -1
         mp_options = vision.ImageSegmenterOptions(
@@ -194,7 +197,7 @@ class Segmenter:
         if self.options.at_model_size:
             size = cover_size((image.shape[1], image.shape[0]), self.input_hw)
             if size != (image.shape[1], image.shape[0]):
-                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+                image = shrink(image, size) if size[0] < image.shape[1] else cv2.resize(image, size)
         if image.ndim == 3 and image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_RGBA2RGB if rgb else cv2.COLOR_BGRA2RGB)
         elif not rgb:
@@ -255,6 +258,7 @@ class Segmenter:
         """LIVE_STREAM mode: hand the frame to MediaPipe and return at once."""
         timestamp_ms = max(self._last_ts + 1, frame.timestamp_ms)
         self._last_ts = timestamp_ms
+        self.submitted += 1
         self._submitted.append((timestamp_ms, time.monotonic()))
         self._segmenter.segment_async(
             self._mp_image(frame.image, False), timestamp_ms, image_processing_options=self._processing
@@ -269,6 +273,7 @@ class Segmenter:
             with self._slot_lock:
                 self._latest = segmentation
                 self._latest_latency_ms = latency
+                self.latencies_ms.append(latency)
                 self.delivered += 1
         except Exception:
             log.exception("segmentation result for %d ms could not be copied; dropped", timestamp_ms)

@@ -14,7 +14,8 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import blend, light_wrap
+from bgfx.effects.composite import Workspace, blend_into, light_wrap
+from bgfx.resize import shrink
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Blur:
     needs: ClassVar[frozenset[str]] = frozenset({"person"})
     strength: int = field(default=60, metadata={"range": (1, 100)})
     light_wrap: float = field(default=0.0, metadata={"range": (0.0, 1.0)})
+    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
     def background(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 blurred background with the person's pixels filled from around them."""
@@ -32,8 +34,8 @@ class Blur:
         scale = min(0.5, 4.0 / sigma_full)
         small = (max(8, round(width * scale)), max(8, round(height * scale)))
         sigma = sigma_full * small[0] / width
-        img = cv2.resize(image, small, interpolation=cv2.INTER_AREA).astype(np.float32)
-        weight = 1.0 - cv2.resize(alpha, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        img = shrink(image, small).astype(np.float32)
+        weight = 1.0 - shrink(alpha, small).astype(np.float32) * (1.0 / 255.0)
         # Grow the person a little so its soft edge does not tint the background either.
         weight = cv2.erode(weight, np.ones((3, 3), np.uint8))
         blurred = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
@@ -46,6 +48,6 @@ class Blur:
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         alpha = masks["person"]
-        background = self.background(image, alpha)
-        foreground = light_wrap(image, background, alpha, self.light_wrap)
-        return blend(foreground, background, alpha)
+        background = self.background(image, alpha)  # a new array: the output is built in it
+        foreground = light_wrap(image, background, alpha, self.light_wrap, self._workspace)
+        return blend_into(background, foreground, alpha, self._workspace)

@@ -13,7 +13,7 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import blend, parse_colour
+from bgfx.effects.composite import Workspace, blend_into, parse_colour
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class HairTint:
     colour: tuple[int, int, int] = field(default=(160, 60, 200), metadata={"parse": parse_colour})
     strength: int = field(default=70, metadata={"range": (1, 100)})
     _target_ab: tuple[int, int] = field(default=(128, 128), init=False, repr=False, compare=False)
+    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         swatch = np.array([[self.colour]], np.uint8)
@@ -32,16 +33,15 @@ class HairTint:
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         hair = masks["hair"]
-        box = cv2.boundingRect(cv2.threshold(hair, 8, 255, cv2.THRESH_BINARY)[1])
-        x, y, w, h = box
-        if w == 0 or h == 0:
-            return image
+        x, y, w, h = cv2.boundingRect(hair)
         out = image.copy()
-        roi = image[y : y + h, x : x + w]
-        lab = cv2.cvtColor(roi, cv2.COLOR_BGR2LAB)
+        if w == 0 or h == 0:
+            return out
+        region = (slice(y, y + h), slice(x, x + w))
+        lab = cv2.cvtColor(image[region], cv2.COLOR_BGR2LAB)
         lab[..., 1] = self._target_ab[0]
         lab[..., 2] = self._target_ab[1]
         tinted = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-        weight = cv2.convertScaleAbs(hair[y : y + h, x : x + w], alpha=self.strength / 100.0)
-        out[y : y + h, x : x + w] = blend(tinted, roi, weight)
+        weight = cv2.convertScaleAbs(hair[region], alpha=self.strength / 100.0)
+        blend_into(out[region], tinted, weight, self._workspace)
         return out

@@ -16,7 +16,7 @@ from typing import ClassVar, Literal, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import blend, fit_image, light_wrap, parse_colour
+from bgfx.effects.composite import Workspace, blend_into, fit_image, light_wrap, parse_colour
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class Replace:
     _source: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
     _capture: cv2.VideoCapture | None = field(default=None, init=False, repr=False, compare=False)
     _state: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         given = [name for name in ("image", "video", "colour") if getattr(self, name) is not None]
@@ -89,5 +90,5 @@ class Replace:
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         alpha = masks["person"]
         background = self._background((image.shape[1], image.shape[0]), timestamp_ms)
-        foreground = light_wrap(image, background, alpha, self.light_wrap)
-        return blend(foreground, background, alpha)
+        foreground = light_wrap(image, background, alpha, self.light_wrap, self._workspace)
+        return blend_into(background.copy(), foreground, alpha, self._workspace)

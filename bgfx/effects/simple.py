@@ -8,7 +8,7 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import blend
+from bgfx.effects.composite import Workspace, blend_into
 
 
 @dataclass(frozen=True)
@@ -17,12 +17,13 @@ class Desaturate:
 
     needs: ClassVar[frozenset[str]] = frozenset({"person"})
     strength: int = field(default=100, metadata={"range": (1, 100)})
+    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
         if self.strength < 100:
             grey = cv2.addWeighted(grey, self.strength / 100.0, image, 1.0 - self.strength / 100.0, 0.0)
-        return blend(image, grey, masks["person"])
+        return blend_into(grey, image, masks["person"], self._workspace)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""Benchmarks that print figures: `bgfx bench` (the live path per stage) and `bgfx models bench`.
+
+Speed is reported, never asserted. CPU is process CPU time (all threads,
+MediaPipe's included) per frame: a live daemon pays in CPU, not wall time.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bgfx.config import Config
+from bgfx.effects.composite import fit_image
+from bgfx.errors import InputError
+from bgfx.frame import Frame
+from bgfx.models import Catalog, LocatedModel, find
+from bgfx.pipeline import Pipeline, StageClock
+from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions
+
+_WARMUP = 10
+
+
+def _p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95)) if values else 0.0
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def decode(path: Path, frames: int, size: tuple[int, int] | None) -> tuple[list[np.ndarray], float]:
+    """Up to `frames` frames of a video (looping it if shorter), resized to size (w, h) if given."""
+    capture = cv2.VideoCapture(str(path))
+    images: list[np.ndarray] = []
+    while len(images) < frames:
+        ok, image = capture.read()
+        if not ok:
+            if not images:
+                raise InputError(f"{path}: cannot decode this video (corrupt or unsupported)")
+            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            continue
+        images.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA) if size else image)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    capture.release()
+    return images, fps
+
+
+def bench_pipeline(
+    video: Path, config: Config, *, frames: int = 300, size: tuple[int, int] | None = None, live: bool = False
+) -> dict:
+    """Run segmentation → refinement → chain on decoded frames as fast as possible; figures per stage."""
+    cv2.setNumThreads(config.live.opencv_threads)
+    # At most 60 distinct frames are held (decoded outside the timed region) and cycled, so that
+    # peak RSS reflects the pipeline rather than a buffer of decoded video.
+    images, fps = decode(video, min(frames + _WARMUP, 60), size)
+    seg = config.segmentation
+    mode = RunningMode.LIVE_STREAM if live else RunningMode.VIDEO
+    walls: list[float] = []
+    stage_wall: dict[str, list[float]] = {}
+    stage_cpu: dict[str, float] = {}
+    with Pipeline(
+        config.effects, person_model=seg.model, hair_model=seg.hair_model, hair_every=seg.hair_every,
+        mode=mode, refine=config.refine, rotation_degrees=seg.rotation, locale=seg.locale,
+    ) as pipeline:
+        cpu_start = 0.0
+        for index in range(frames + _WARMUP):
+            image = images[index % len(images)]
+            if index == _WARMUP:
+                cpu_start = time.process_time()
+            frame = Frame(image, int(index * 1000 / fps) + 1)
+            clock = StageClock()
+            start = time.perf_counter()
+            pipeline.process(frame, clock)
+            if index < _WARMUP:
+                continue
+            walls.append((time.perf_counter() - start) * 1000.0)
+            for name, ms in clock.wall.items():
+                stage_wall.setdefault(name, []).append(ms)
+            for name, ms in clock.cpu.items():
+                stage_cpu[name] = stage_cpu.get(name, 0.0) + ms
+        cpu_total = (time.process_time() - cpu_start) * 1000.0
+        delivered = sum(s.delivered for s in pipeline.segmenters.values()) if live else None
+    counted = len(walls)
+    stages = {
+        name: {
+            "wall_ms_median": _median(values),
+            "wall_ms_p95": _p95(values),
+            **({"cpu_ms_per_frame": stage_cpu[name] / counted} if name in stage_cpu else {}),
+        }
+        for name, values in stage_wall.items()
+        if name != "effects"
+    }
+    height, width = images[0].shape[:2]
+    report = {
+        "input": str(video),
+        "size": f"{width}x{height}",
+        "mode": mode.value,
+        "model": seg.model,
+        "effects": [item.name for item in config.effects if item.enabled],
+        "frames": counted,
+        "wall_ms_median": _median(walls),
+        "wall_ms_p95": _p95(walls),
+        "cpu_ms_per_frame": cpu_total / counted,
+        "peak_rss_mib": peak_rss_mib(),
+        "opencv_threads": config.live.opencv_threads,
+        "stages": stages,
+    }
+    if delivered is not None:
+        report["segmentations_delivered"] = delivered
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = [
+        f"{report['frames']} frames at {report['size']}, {report['mode']} mode, model {report['model']}, "
+        f"effects {', '.join(report['effects']) or 'none'}",
+        f"{'stage':22} {'wall median':>11} {'wall p95':>9} {'CPU/frame':>10}",
+    ]
+    for name, figures in report["stages"].items():
+        cpu = figures.get("cpu_ms_per_frame")
+        lines.append(
+            f"{name:22} {figures['wall_ms_median']:9.2f}ms {figures['wall_ms_p95']:7.2f}ms "
+            + (f"{cpu:8.2f}ms" if cpu is not None else f"{'':>10}")
+        )
+    lines.append(
+        f"{'whole frame':22} {report['wall_ms_median']:9.2f}ms {report['wall_ms_p95']:7.2f}ms "
+        f"{report['cpu_ms_per_frame']:8.2f}ms"
+    )
+    lines.append(f"peak RSS {report['peak_rss_mib']:.0f} MiB")
+    return "\n".join(lines)
+
+
+def _photo(image_path: Path | None) -> np.ndarray:
+    if image_path is not None:
+        image = cv2.imread(str(image_path))
+        if image is None:
+            raise InputError(f"{image_path}: not a readable image")
+    else:  # a generated scene: latency hardly depends on content
+        rng = np.random.default_rng(0)
+        image = cv2.GaussianBlur(rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    return fit_image(image, (1280, 720), "cover", (0, 0, 0))
+
+
+def bench_models(catalog: Catalog, *, image: Path | None, video: Path | None, frames: int = 60) -> str:
+    """Per present model: IMAGE mode on a 1280x720 photo (MediaPipe given the full frame), and
+    LIVE_STREAM mode at 30 fps on a video (given a model-size frame, as the daemon does):
+    median and p95 ms from submit to result."""
+    photo = _photo(image)
+    clips = decode(video, frames, (1280, 720))[0] if video else [photo] * frames
+    rows = [f"{'model':18} {'input':8} {'IMAGE median':>12} {'p95':>7} {'LIVE median':>12} {'p95':>7} {'delivered':>9}"]
+    for entry in catalog.entries.values():
+        path = find(entry)
+        if path is None:
+            rows.append(f"{entry.name:18} missing (bgfx models pull {entry.name})")
+            continue
+        located = LocatedModel(entry.name, path, entry)
+        image_ms = []
+        with Segmenter(located, SegmenterOptions(at_model_size=False)) as segmenter:
+            for index in range(frames + 3):
+                start = time.perf_counter()
+                segmenter.segment(photo)
+                if index >= 3:
+                    image_ms.append((time.perf_counter() - start) * 1000.0)
+        with Segmenter(located, SegmenterOptions(running_mode=RunningMode.LIVE_STREAM)) as segmenter:
+            start = time.monotonic()
+            for index, picture in enumerate(clips):
+                delay = start + index / 30.0 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                segmenter.submit(Frame(picture, int(time.monotonic() * 1000)))
+            time.sleep(0.5)
+            live_ms = list(segmenter.latencies_ms)
+            delivered = f"{segmenter.delivered}/{segmenter.submitted}"
+        rows.append(
+            f"{entry.name:18} {entry.input_hw[0]}x{entry.input_hw[1]:<4} {_median(image_ms):10.2f}ms {_p95(image_ms):5.2f}ms "
+            f"{_median(live_ms):10.2f}ms {_p95(live_ms):5.2f}ms {delivered:>9}"
+        )
+    return "\n".join(rows)
