@@ -87,6 +87,8 @@ def bench_pipeline(
                 stage_wall.setdefault(name, []).append(ms)
             for name, ms in clock.cpu.items():
                 stage_cpu[name] = stage_cpu.get(name, 0.0) + ms
+            for name in stage_wall.keys() - clock.wall.keys():  # an effect skipped this frame
+                stage_wall[name].append(0.0)
         cpu_total = (time.process_time() - cpu_start) * 1000.0
         delivered = sum(s.delivered for s in pipeline.segmenters.values()) if live else None
     counted = len(walls)
@@ -94,7 +96,7 @@ def bench_pipeline(
         name: {
             "wall_ms_median": _median(values),
             "wall_ms_p95": _p95(values),
-            **({"cpu_ms_per_frame": stage_cpu[name] / counted} if name in stage_cpu else {}),
+            "cpu_ms_per_frame": stage_cpu.get(name, 0.0) / counted,
         }
         for name, values in stage_wall.items()
         if name != "effects"
@@ -126,10 +128,9 @@ def format_report(report: dict) -> str:
         f"{'stage':22} {'wall median':>11} {'wall p95':>9} {'CPU/frame':>10}",
     ]
     for name, figures in report["stages"].items():
-        cpu = figures.get("cpu_ms_per_frame")
         lines.append(
             f"{name:22} {figures['wall_ms_median']:9.2f}ms {figures['wall_ms_p95']:7.2f}ms "
-            + (f"{cpu:8.2f}ms" if cpu is not None else f"{'':>10}")
+            f"{figures['cpu_ms_per_frame']:8.2f}ms"
         )
     lines.append(
         f"{'whole frame':22} {report['wall_ms_median']:9.2f}ms {report['wall_ms_p95']:7.2f}ms "

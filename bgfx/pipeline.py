@@ -207,11 +207,12 @@ class Pipeline:
         clock = clock or StageClock()
         if not self.chain.needs <= masks.keys():
             return np.array(frame.image)
-        timings: dict[str, float] = {}
+        timings: dict[str, tuple[float, float]] = {}
         with clock.stage("effects"):
             image = self.chain.apply(frame.image, masks, frame.timestamp_ms, timings)
-        for name, ms in timings.items():
-            clock.wall[f"effect:{name}"] = ms
+        for name, (wall, cpu) in timings.items():
+            clock.wall[f"effect:{name}"] = wall
+            clock.cpu[f"effect:{name}"] = cpu
         return image
 
     def process(self, frame: Frame, clock: StageClock | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
