@@ -113,6 +113,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from bgfx.daemon import RunOptions, run
+
+    return run(
+        RunOptions(
+            config_path=args.config or _user_config(), input=args.input, sink=args.sink, output_path=args.output,
+            device=args.device, backend=args.backend, model=args.model, max_frames=args.max_frames,
+        )
+    )
+
+
+def _user_config() -> Path | None:
+    """~/.config/bgfx/config.yaml when it exists; else the shipped default is used."""
+    import platformdirs
+
+    path = platformdirs.user_config_path("bgfx") / "config.yaml"
+    return path if path.is_file() else None
+
+
+def cmd_ctl(args: argparse.Namespace) -> int:
+    import json
+
+    from bgfx.control import request, socket_path
+
+    answer = request(socket_path(), " ".join(args.words))
+    if "status" in answer:
+        status = answer["status"]
+        if args.json:
+            print(json.dumps(status))
+        else:
+            for key, value in status.items():
+                print(f"{key:18} {value}")
+        return 0
+    print(answer.get("message", ""), file=sys.stdout if answer.get("ok") else sys.stderr)
+    return 0 if answer.get("ok") else 1
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     import platformdirs
 
@@ -176,6 +213,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("video", "live"), default="video", help="segmentation running mode")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("run", help="the live daemon: camera → effects → virtual camera")
+    p.add_argument("--config", type=Path, help="default: ~/.config/bgfx/config.yaml, else the shipped default")
+    p.add_argument("--input", help="camera (/dev/videoN or index) or a video file, looped (overrides capture.device)")
+    p.add_argument("--sink", choices=("virtualcam", "file", "preview", "null"))
+    p.add_argument("--output", type=Path, help="the file sink's path")
+    p.add_argument("--device", help="virtual camera device, e.g. /dev/video10")
+    p.add_argument("--backend", help="pyvirtualcam backend")
+    p.add_argument("--model", help="person model (overrides the config)")
+    p.add_argument("--max-frames", type=int, help="stop after sending this many frames")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ctl", help="control a running daemon (status, model NAME, toggle EFFECT, ...)")
+    p.add_argument("words", nargs="+", help="status | model NAME | next-model | previous-model | toggle EFFECT | "
+                   "preset NAME | next-preset | pause | resume | toggle-pause | reload")
+    p.add_argument("--json", action="store_true", help="status as one JSON object")
+    p.set_defaults(func=cmd_ctl)
 
     p = sub.add_parser("config", help="config files")
     csub = p.add_subparsers(dest="config_command", required=True)

@@ -7,6 +7,7 @@ applies them between frames, so no state is touched from two threads.
 from __future__ import annotations
 
 import queue
+import threading
 from dataclasses import dataclass
 
 VERBS_WITH_ARGUMENT = ("model", "toggle", "preset")
@@ -38,20 +39,36 @@ def parse_command(text: str) -> Command:
     raise ValueError(f"unknown command {text!r}; valid commands: {valid}")
 
 
+class Reply:
+    """Where the live loop answers a command, for a sender that waits (`bgfx ctl`)."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self.ok = False
+        self.message = ""
+
+    def set(self, ok: bool, message: str) -> None:
+        self.ok, self.message = ok, message
+        self._done.set()
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._done.wait(timeout_s)
+
+
 class CommandQueue:
     """A bounded queue of commands; when full, new commands are refused rather than stalling a thread."""
 
     def __init__(self, size: int = 64) -> None:
-        self._queue: queue.Queue[Command] = queue.Queue(maxsize=size)
+        self._queue: queue.Queue[tuple[Command, Reply | None]] = queue.Queue(maxsize=size)
 
-    def put(self, command: Command) -> bool:
+    def put(self, command: Command, reply: Reply | None = None) -> bool:
         try:
-            self._queue.put_nowait(command)
+            self._queue.put_nowait((command, reply))
             return True
         except queue.Full:
             return False
 
-    def drain(self) -> list[Command]:
+    def drain(self) -> list[tuple[Command, Reply | None]]:
         commands = []
         while True:
             try:

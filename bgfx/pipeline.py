@@ -21,7 +21,7 @@ from bgfx.errors import ModelError
 from bgfx.frame import Frame, Segmentation
 from bgfx.models import Catalog, load_catalog, locate
 from bgfx.refine import Refiner, RefineSettings
-from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, provided_masks, verify_model
+from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, inspect_model, provided_masks, verify_model
 
 log = logging.getLogger(__name__)
 
@@ -137,19 +137,27 @@ class Pipeline:
             for segmenter in opened.values():
                 segmenter.close()
             raise
-        old = self.segmenters
+        old, old_source = self.segmenters, self._mask_source
         self.segmenters = {model: opened.get(model) or old[model] for model in plan}
+        self._mask_source = {mask: model for model, masks in plan.items() for mask in masks}
+        for mask, model in self._mask_source.items():
+            previous = old_source.get(mask)
+            if previous is not None and previous != model and previous in self._last and model not in self._last:
+                self._last[model] = self._last[previous]  # show the old mask until the new model answers
         for model, segmenter in old.items():
             if self.segmenters.get(model) is not segmenter:
                 segmenter.close()
-                self._last.pop(model, None)
-        self._mask_source = {mask: model for model, masks in plan.items() for mask in masks}
+        self._last = {model: result for model, result in self._last.items() if model in self.segmenters}
         self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings) for mask in self._mask_source}
         self.chain = chain
         self.person_model = person_model
 
     def set_model(self, person_model: str) -> None:
         """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
+        if "person" not in self.chain.needs:  # nothing will load it now: check it before accepting it
+            info = inspect_model(locate(person_model, self.catalog, verify=verify_model).path)
+            if "person" not in provided_masks(info.labels):
+                raise ModelError(f"model {person_model!r} gives masks {', '.join(sorted(provided_masks(info.labels)))}; it cannot give person")
         self._rebuild(self.chain, person_model)
         if "person" in self._refiners:
             self._refiners["person"].reset()
@@ -190,6 +198,14 @@ class Pipeline:
                 elif due:
                     self._last[model] = segmenter.segment_for_video(frame.image, frame.timestamp_ms)
         return dict(self._last)
+
+    def mask_age_ms(self, frame: Frame, results: dict[str, Segmentation]) -> float:
+        """Age of the oldest mask the chain needs, relative to this frame (inf when one is missing)."""
+        ages = [
+            frame.timestamp_ms - results[model].timestamp_ms if model in results else float("inf")
+            for model in set(self._mask_source.values())
+        ]
+        return max(ages, default=0.0)
 
     def masks(self, frame: Frame, results: dict[str, Segmentation], clock: StageClock | None = None) -> dict[str, np.ndarray]:
         """Refine each needed mask to frame size: mask name → (H, W) uint8 alpha."""

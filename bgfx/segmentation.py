@@ -166,7 +166,13 @@ class Segmenter:
         self.labels: tuple[str, ...] = tuple(self._segmenter.labels)
         self.provides = provided_masks(self.labels)
         if options.wanted is not None:
-            self.require(options.wanted)
+            try:
+                self.require(options.wanted)
+            except ModelError:
+                # Never leave a MediaPipe segmenter to the garbage collector: its __del__ may run on
+                # MediaPipe's own dispatcher thread, and close() there waits on itself forever.
+                self._segmenter.close()
+                raise
         self._processing = (
             vision.ImageProcessingOptions(rotation_degrees=options.rotation_degrees)
             if options.rotation_degrees

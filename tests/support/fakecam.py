@@ -1,0 +1,52 @@
+"""A pyvirtualcam backend that stands in for v4l2loopback (which these machines cannot load).
+
+Registered through pyvirtualcam's own registry, it is the lowest seam: the
+daemon opens `pyvirtualcam.Camera(..., backend="fakecam")` exactly as it opens
+the real device. Each frame appends a line to `frames.log` in
+$BGFX_FAKECAM_DIR: monotonic time, and the share of pure-green pixels (what a
+`replace` with colour #00FF00 leaves); every 5th frame is also saved as
+`latest.png` (atomically), for tests in another process to read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import time
+
+import cv2
+import numpy as np
+import pyvirtualcam
+
+
+class FakeCam:
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw: object) -> None:
+        self.width, self.height = width, height
+        self._device = device or "/dev/video-fake"
+        self.directory = Path(os.environ["BGFX_FAKECAM_DIR"])
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.directory / "frames.log", "a", buffering=1)
+        self._count = 0
+
+    def send(self, frame: np.ndarray) -> None:
+        image = frame.reshape(self.height, self.width, 3)
+        green = float(((image[..., 1] == 255) & (image[..., 0] == 0) & (image[..., 2] == 0)).mean())
+        self._log.write(f"{time.monotonic():.4f} {green:.4f}\n")
+        self._count += 1
+        if self._count % 5 == 1:
+            tmp = self.directory / "latest.tmp.png"
+            cv2.imwrite(str(tmp), image)
+            os.replace(tmp, self.directory / "latest.png")
+
+    def close(self) -> None:
+        self._log.close()
+
+    def device(self) -> str:
+        return self._device
+
+    def native_fourcc(self) -> int | None:
+        return None
+
+
+def register() -> None:
+    pyvirtualcam.register_backend("fakecam", FakeCam)
