@@ -150,6 +150,38 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     return 0 if answer.get("ok") else 1
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bgfx.doctor import report, run_checks
+
+    overrides: dict[str, dict[str, object]] = {"capture": {}, "output": {}}
+    if args.input:
+        overrides["capture"]["device"] = args.input
+    if args.backend:
+        overrides["output"]["backend"] = args.backend
+    if args.device:
+        overrides["output"]["device"] = args.device
+    checks = run_checks(args.config or _user_config(), overrides)
+    print(report(checks))
+    failed = [c for c in checks if c.level == "FAIL"]
+    print(f"\n{len(failed)} problem(s) block `bgfx run`" if failed else "\nnothing blocks `bgfx run`")
+    return 1 if failed else 0
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from bgfx import service
+
+    if args.service_command == "status":
+        print(service.status())
+        try:
+            return cmd_ctl(argparse.Namespace(words=["status"], json=False))
+        except BgfxError as e:
+            print(e)
+            return 0
+    for line in (service.install() if args.service_command == "install" else service.uninstall()):
+        print(line)
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     import platformdirs
 
@@ -230,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
                    "preset NAME | next-preset | pause | resume | toggle-pause | reload")
     p.add_argument("--json", action="store_true", help="status as one JSON object")
     p.set_defaults(func=cmd_ctl)
+
+    p = sub.add_parser("doctor", help="check camera, virtual camera, models, config and hotkeys; explain fixes")
+    p.add_argument("--config", type=Path)
+    p.add_argument("--input", help="camera or video file to check instead of capture.device")
+    p.add_argument("--backend", help="pyvirtualcam backend to check instead of v4l2loopback")
+    p.add_argument("--device", help="virtual camera device")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("service", help="the systemd user unit")
+    ssub = p.add_subparsers(dest="service_command", required=True)
+    ssub.add_parser("install", help="write the unit with this bgfx's path, reload and enable it")
+    ssub.add_parser("uninstall", help="disable and remove the unit")
+    ssub.add_parser("status", help="the unit's state and the daemon's own status")
+    p.set_defaults(func=cmd_service)
 
     p = sub.add_parser("config", help="config files")
     csub = p.add_subparsers(dest="config_command", required=True)

@@ -1,0 +1,122 @@
+"""The service side: sd_notify readiness and watchdog, the unit file, `bgfx service install`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, VIDEO
+from tests.support.daemon import RunningDaemon
+
+
+def notify_socket(tmp_path: Path) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(tmp_path / "notify.sock"))
+    server.settimeout(0.2)
+    return server
+
+
+def collect(server: socket.socket, seconds: float) -> list[tuple[float, str]]:
+    messages = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            data = server.recv(4096)
+        except TimeoutError:
+            continue
+        messages.append((time.monotonic(), data.decode()))
+    return messages
+
+
+def test_ready_after_the_first_frame_then_watchdog(tmp_path: Path) -> None:
+    server = notify_socket(tmp_path)
+    env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "1000000"}
+    daemon = RunningDaemon(tmp_path, ["--input", str(VIDEO), "--backend", "fakecam"], env)
+    try:
+        messages = collect(server, 8.0)
+        frames = daemon.frames()
+    finally:
+        assert daemon.stop() == 0
+    ready = [(t, m) for t, m in messages if m.startswith("READY=1")]
+    assert len(ready) == 1, messages
+    assert frames and frames[0][0] <= ready[0][0]  # the first frame had reached the sink before READY
+    watchdogs = [t for t, m in messages if m == "WATCHDOG=1"]
+    assert len(watchdogs) >= 8  # every half of WATCHDOG_USEC (0.5 s) over ~6 s of running
+    assert any(m.startswith("STATUS=running") for _, m in messages)
+
+
+def test_bad_config_exits_with_the_config_status_and_never_ready(tmp_path: Path) -> None:
+    server = notify_socket(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("effects: [{type: blur, strength: 0}]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bgfx", "run", "--config", str(bad), "--input", str(VIDEO)], cwd=ROOT,
+        env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock")}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 78
+    assert "effects[0].strength: must be 1..100, got 0" in result.stderr
+    assert not [m for _, m in collect(server, 0.5) if "READY=1" in m]
+
+
+def _verify(unit: Path) -> subprocess.CompletedProcess:
+    if not shutil.which("systemd-analyze"):
+        pytest.fail("systemd-analyze is needed (.ci/run installs Debian's systemd)")
+    return subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+
+
+def test_service_install_writes_a_unit_systemd_accepts(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    result = subprocess.run([sys.executable, "-m", "bgfx", "service", "install"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    unit = home / ".config" / "systemd" / "user" / "bgfx.service"
+    assert f"wrote {unit}" in result.stdout
+    text = unit.read_text()
+    command = text.split("ExecStart=")[1].split()[0]
+    assert Path(command).is_file() and os.access(command, os.X_OK)
+    for line in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "RestartPreventExitStatus=78",
+                 "ExecReload=/bin/kill -HUP $MAINPID", "PartOf=graphical-session.target"):
+        assert line in text
+    verified = _verify(unit)
+    assert verified.returncode == 0, verified.stderr
+    removed = subprocess.run([sys.executable, "-m", "bgfx", "service", "uninstall"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert f"removed {unit}" in removed.stdout and not unit.exists()
+
+
+def test_doctor_on_this_machine_reports_no_loopback_and_no_camera(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bgfx", "doctor"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "[FAIL] v4l2loopback: the kernel module is not loaded" in result.stdout
+    assert "fix: sudo modprobe v4l2loopback devices=1 exclusive_caps=1" in result.stdout
+    assert "[FAIL] camera: no camera found" in result.stdout
+    assert "fix: plug a webcam in, or set capture.device to a video file" in result.stdout
+    assert "[  ok] model selfie_landscape" in result.stdout
+
+
+def test_doctor_with_a_backend_and_the_video_as_camera_is_fine(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.support.run_bgfx", "doctor", "--input", str(VIDEO), "--backend", "fakecam"],
+        cwd=ROOT, env={**os.environ, "BGFX_FAKECAM_DIR": str(tmp_path / "cam")}, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[  ok] virtual camera: pyvirtualcam backend 'fakecam' opens" in result.stdout
+    assert f"[  ok] camera: video file {VIDEO}: 960x540 at 29.97 fps" in result.stdout
+    assert "nothing blocks `bgfx run`" in result.stdout
+
+
+def test_doctor_names_a_broken_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("capture: {fps: fast}\n")
+    result = subprocess.run([sys.executable, "-m", "bgfx", "doctor", "--config", str(bad)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "[FAIL] config:" in result.stdout and "capture.fps: must be a number, got str 'fast'" in result.stdout
