@@ -20,6 +20,7 @@ import cv2  # noqa: E402
 
 from bgfx import config as config_module  # noqa: E402
 from bgfx.errors import BgfxError, ConfigError  # noqa: E402
+from bgfx.memory import keep_large_buffers  # noqa: E402
 
 log = logging.getLogger("bgfx")
 
@@ -295,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     cv2.utils.logging.setLogLevel(
         cv2.utils.logging.LOG_LEVEL_DEBUG if args.verbose else cv2.utils.logging.LOG_LEVEL_ERROR
     )
+    if args.command in ("run", "process", "bench", "models"):
+        keep_large_buffers()
     try:
         return args.func(args)
     except BgfxError as e:

@@ -127,3 +127,25 @@ def test_hair_iou_on_the_evaluation_set_matches_the_model(tmp_path: Path) -> Non
     mean_iou = float(np.mean(ious))
     print(f"hair mean IoU over {len(ious)} photos: {mean_iou:.3f} (median {np.median(ious):.3f})")
     assert mean_iou > 0.81
+
+
+def test_models_bench_prints_a_row_per_present_model() -> None:
+    out = bgfx("models", "bench", "--image", SERGEY, "--video", VIDEO, "--frames", "3").stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["model", "input", "IMAGE"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == {"selfie_landscape", "selfie_square", "hair", "selfie_multiclass", "deeplab_v3"}
+    assert "missing (bgfx models pull selfie_multiclass)" in rows["selfie_multiclass"]
+    assert rows["hair"].split()[1] == "512x512" and rows["hair"].count("ms") == 4
+
+
+def test_bench_json_has_the_documented_keys() -> None:
+    import json
+
+    out = bgfx("bench", "--input", VIDEO, "--frames", "20", "--size", "640x360", "--json").stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    for key in ("frames", "wall_ms_median", "cpu_ms_per_frame", "peak_rss_mib", "stages"):
+        assert key in report
+    assert report["frames"] == 20 and report["size"] == "640x360"
+    assert set(report["stages"]) == {"segmentation", "refine", "effect:blur"}
+    assert all(stage["cpu_ms_per_frame"] > 0 for stage in report["stages"].values())

@@ -140,3 +140,16 @@ def test_callback_runs_on_mediapipe_thread_not_the_callers(video_frames: list[np
             time.sleep(0.01)
     assert segmenter.latest()[0] is not None
     assert all(ident != caller for ident in seen)
+
+
+def test_rgb_and_bgr_inputs_give_the_same_masks(sergey: np.ndarray) -> None:
+    with Segmenter(model("selfie_square"), FULL) as segmenter:
+        from_bgr = segmenter.segment(sergey).masks["person"]
+        from_rgb = segmenter.segment(cv2.cvtColor(sergey, cv2.COLOR_BGR2RGB), rgb=True).masks["person"]
+    assert np.abs(from_bgr - from_rgb).max() < 1e-4
+
+
+def test_rgba_portrait_is_accepted(sergey: np.ndarray) -> None:
+    rgba = cv2.cvtColor(sergey, cv2.COLOR_BGR2BGRA)
+    with Segmenter(model("selfie_square"), FULL) as segmenter:
+        assert segmenter.segment(rgba).masks["person"][250:400, 200:400].mean() > 0.95

@@ -35,7 +35,9 @@ class Blur:
         small = (max(8, round(width * scale)), max(8, round(height * scale)))
         sigma = sigma_full * small[0] / width
         img = shrink(image, small).astype(np.float32)
-        weight = 1.0 - shrink(alpha, small).astype(np.float32) * (1.0 / 255.0)
+        # Bilinear reads ~2 mask rows per output row instead of all of them; the weight is eroded
+        # and blurred by several small pixels next, so its aliasing cannot show.
+        weight = 1.0 - cv2.resize(alpha, small, interpolation=cv2.INTER_LINEAR).astype(np.float32) * (1.0 / 255.0)
         # Grow the person a little so its soft edge does not tint the background either.
         weight = cv2.erode(weight, np.ones((3, 3), np.uint8))
         blurred = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
