@@ -47,7 +47,10 @@ class ControlServer:
         self._stop = threading.Event()
 
     def start(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for directory in (self.path.parent.parent, self.path.parent):
+            directory.mkdir(mode=0o700, exist_ok=True)
+            if directory.stat().st_uid != os.getuid():
+                raise ControlError(f"{directory} belongs to another user; set XDG_RUNTIME_DIR to a directory of yours")
         os.chmod(self.path.parent, 0o700)
         if self.path.exists():
             try:

@@ -95,12 +95,12 @@ class Daemon:
         self._pause_image: np.ndarray | None = None
 
     # ----------------------------------------------------------------- wiring
-    def _build_pipeline(self, cfg: config_module.Config, items=None) -> Pipeline:
+    def _build_pipeline(self, cfg: config_module.Config, items=None, download: bool = True) -> Pipeline:
         seg = cfg.segmentation
         return Pipeline(
             items if items is not None else cfg.effects, person_model=seg.model, hair_model=seg.hair_model,
             hair_every=seg.hair_every, mode=RunningMode.LIVE_STREAM, refine=cfg.refine,
-            rotation_degrees=seg.rotation, locale=seg.locale,
+            rotation_degrees=seg.rotation, locale=seg.locale, download=download,
         )
 
     def _open_source(self) -> Source:
@@ -133,6 +133,7 @@ class Daemon:
             if cfg.live.on_demand:
                 self.watch = ReaderWatch(Path(cfg.output.device or "/dev/video10"))
             control.start()
+            self.pipeline.allow_download = False
             self.hotkeys = Hotkeys(cfg.hotkeys, self.commands)
             self.hotkeys.start()
             self._loop()
@@ -325,7 +326,7 @@ class Daemon:
         """Apply the config file again; an invalid one is reported and the running one kept."""
         new = load_config(self.options)  # ConfigError: reported, nothing changed
         items = new.effects if self.preset == "default" else new.presets.get(self.preset, new.effects)
-        pipeline = self._build_pipeline(new, items)  # ModelError: reported, nothing changed
+        pipeline = self._build_pipeline(new, items, download=False)  # ModelError: reported, nothing changed
         old, self.pipeline = self.pipeline, pipeline
         if old is not None:
             old.close()

@@ -49,6 +49,7 @@ class Pipeline:
     person_model: catalog name or path of the model that gives `person`;
     hair_model: the one that gives `hair` (unless the person model gives it too);
     hair_every: run the hair model on every Nth frame, reusing its last mask between.
+    download: fetch a missing catalog model (else ModelError names `bgfx models pull`).
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class Pipeline:
         rotation_degrees: int = 0,
         locale: str = "en",
         catalog: Catalog | None = None,
+        download: bool = True,
     ) -> None:
         self.mode = mode
         self.catalog = catalog or load_catalog()
@@ -73,6 +75,7 @@ class Pipeline:
         self.rotation_degrees = rotation_degrees
         self.locale = locale
         self.chain = Chain(items)
+        self.allow_download = download  # the live daemon turns this off once streaming: a download would stall it
         self.segmenters: dict[str, Segmenter] = {}
         self._mask_source: dict[str, str] = {}
         self._refiners: dict[str, Refiner] = {}
@@ -96,7 +99,7 @@ class Pipeline:
         return self.chain.needs
 
     def _open(self, model: str, wanted: frozenset[str]) -> Segmenter:
-        located = locate(model, self.catalog, verify=verify_model)
+        located = locate(model, self.catalog, verify=verify_model, download=self.allow_download)
         options = SegmenterOptions(
             running_mode=self.mode,
             wanted=wanted,
@@ -155,7 +158,8 @@ class Pipeline:
     def set_model(self, person_model: str) -> None:
         """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
         if "person" not in self.chain.needs:  # nothing will load it now: check it before accepting it
-            info = inspect_model(locate(person_model, self.catalog, verify=verify_model).path)
+            located = locate(person_model, self.catalog, verify=verify_model, download=self.allow_download)
+            info = inspect_model(located.path)
             if "person" not in provided_masks(info.labels):
                 raise ModelError(f"model {person_model!r} gives masks {', '.join(sorted(provided_masks(info.labels)))}; it cannot give person")
         self._rebuild(self.chain, person_model)

@@ -91,6 +91,8 @@ def test_ctl_toggle_model_and_pause_change_the_output(start) -> None:
 
     bad = daemon.ctl("model", "hair")
     assert bad.returncode == 1 and "cannot give person" in bad.stderr
+    missing = daemon.ctl("model", "selfie_multiclass")  # not on this machine: no download inside the live loop
+    assert missing.returncode == 1 and "bgfx models pull selfie_multiclass" in missing.stderr
     assert daemon.status()["model"] == "deeplab_v3"  # the failed switch left the working model
 
     assert daemon.ctl("toggle", "wall").stdout.strip() == "wall off"
@@ -231,3 +233,19 @@ def test_null_sink_runs_the_live_loop_for_max_frames(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started > 60 / 29.97 * 0.9  # paced at the input's rate, not as fast as possible
+
+
+def test_control_socket_is_private(start) -> None:
+    daemon = start()
+    daemon.wait_frames(5)
+    path = Path(daemon.env["XDG_RUNTIME_DIR"]) / "bgfx" / "control.sock"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    other_user = subprocess.run(
+        [sys.executable, "-c", "import os, socket, sys; os.setgid(65534); os.setuid(65534); "
+         "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b'pause\\n'); print(s.recv(999))", str(path)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert other_user.returncode != 0 and "PermissionError" in other_user.stderr
+    assert daemon.status()["state"] == "running"  # nothing was paused
+    assert daemon.stop() == 0

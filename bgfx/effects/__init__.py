@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar, Mapping, Protocol
 
+import cv2
 import numpy as np
 
 from bgfx.effects.blur import Blur
@@ -81,7 +82,7 @@ class Chain:
             wall, cpu = time.perf_counter(), time.process_time()
             image = item.effect.apply(image, masks, timestamp_ms)
             if getattr(item.effect, "mirrors", False):
-                masks = {name: mask[:, ::-1] for name, mask in masks.items()}
+                masks = {name: cv2.flip(mask, 1) for name, mask in masks.items()}
             if timings is not None:
                 timings[item.name] = ((time.perf_counter() - wall) * 1000.0, (time.process_time() - cpu) * 1000.0)
         return image
