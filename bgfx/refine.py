@@ -1,8 +1,8 @@
 """Mask refinement: model-size confidence → frame-size uint8 alpha whose edges follow the frame.
 
 One `Refiner` per mask stream (person, hair), because it keeps temporal state.
-All the float work happens at guide size (default 320 px wide, ~0.6 ms for the
-guided filter); only the final uint8 alpha is brought to frame size.
+All the float work happens at guide size (default 256 px wide: 320 measured the same
+flicker and hair kept at 0.5 ms more per 720p frame); only the final uint8 alpha is brought to frame size.
 
 1. Temporal smoothing, where the picture is still and the mask unsure: an EMA
    whose rate rises to 1 with the mask's certainty (|2m-1|) and with motion in
@@ -35,7 +35,7 @@ class RefineSettings:
     """
 
     enabled: bool = True
-    guide_width: int = field(default=320, metadata={"range": (64, 1920)})
+    guide_width: int = field(default=256, metadata={"range": (64, 1920)})
     radius: int = field(default=4, metadata={"range": (1, 32)})
     eps: float = field(default=0.005, metadata={"range": (1e-6, 1.0)})
     temporal: float = field(default=0.7, metadata={"range": (0.0, 0.95)})
