@@ -32,7 +32,7 @@ from bgfx.notify import Notifier
 from bgfx.pipeline import Pipeline
 from bgfx.segmentation import RunningMode
 from bgfx.sinks import Sink, open_sink
-from bgfx.status import Rate, percentiles
+from bgfx.status import Stats
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +86,7 @@ class Daemon:
         self._backoff = 0.5
         self._idle_since: float | None = None
         self._active = False  # on demand: a reader holds the virtual camera
-        self.fps_in, self.fps_out = Rate(), Rate()
-        self.e2e_ms: list[float] = []
-        self.frames_out = 0
+        self.stats = Stats()
         self._snapshot: dict = {"state": "starting"}
         self._published = 0.0
         self._next_send = 0.0
@@ -159,7 +157,7 @@ class Daemon:
     # ------------------------------------------------------------------ loop
     def _loop(self) -> None:
         limit = self.options.max_frames
-        while not self.stopping and (limit is None or self.frames_out < limit):
+        while not self.stopping and (limit is None or self.stats.frames_out < limit):
             self._apply_commands()
             if self._idle():
                 continue
@@ -223,7 +221,7 @@ class Daemon:
             self._lost(str(e))
             return None
         if frame is not None:
-            self.fps_in.tick()
+            self.stats.fps_in.tick()
             self.last_frame = frame.image
         return frame
 
@@ -269,11 +267,7 @@ class Daemon:
         except Exception as e:
             log.error("sink: %s", e)
             return
-        self.frames_out += 1
-        self.fps_out.tick()
-        if frame is not None:
-            self.e2e_ms.append(time.monotonic() * 1000.0 - frame.timestamp_ms)
-            del self.e2e_ms[:-300]
+        self.stats.sent(frame.timestamp_ms if frame is not None else None)
         self.notifier.ready(f"sending {self.size[0]}x{self.size[1]} at {self.fps:g} fps")
 
     # -------------------------------------------------------------- commands
@@ -351,30 +345,13 @@ class Daemon:
             return
         self._published = now
         assert self.pipeline is not None
-        person = self.pipeline.segmenters.get(self.pipeline.person_model)
-        latency = percentiles(person.latencies_ms) if person else (0.0, 0.0)
-        e2e = percentiles(self.e2e_ms)
-        dropped = sum(max(0, s.submitted - s.delivered - 1) for s in self.pipeline.segmenters.values())
         if state is None:
             state = "paused" if self.paused else "camera-lost" if self.camera_lost else "running"
-        self._snapshot = {
-            "state": state,
-            "fps_in": round(self.fps_in.per_second(now), 2),
-            "fps_out": round(self.fps_out.per_second(now), 2),
-            "latency_ms_median": round(latency[0], 2),
-            "latency_ms_p95": round(latency[1], 2),
-            "e2e_ms_median": round(e2e[0], 2),
-            "e2e_ms_p95": round(e2e[1], 2),
-            "dropped": dropped,
-            "frames_out": self.frames_out,
-            "model": self.pipeline.person_model,
-            "preset": self.preset,
-            "effects": dict(self.pipeline.chain.enabled),
-            "camera": "open" if self.source is not None else "closed",
-            "readers": self.watch.readers if self.watch else None,
-            "config": self.config.source,
-        }
-        if force is False:
+        self._snapshot = self.stats.snapshot(
+            self.pipeline, state=state, preset=self.preset, camera="open" if self.source is not None else "closed",
+            readers=self.watch.readers if self.watch else None, config=self.config.source,
+        )
+        if not force:
             self.notifier.send(f"STATUS={state}: in {self._snapshot['fps_in']} fps, out {self._snapshot['fps_out']} fps")
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bgfx.pipeline import Pipeline
 
 
 class Rate:
@@ -39,3 +42,41 @@ def percentiles(values: Iterable[float]) -> tuple[float, float]:
     if array.size == 0:
         return 0.0, 0.0
     return float(np.median(array)), float(np.percentile(array, 95))
+
+
+class Stats:
+    """Counters the live loop updates per frame; `snapshot` turns them into what `bgfx ctl status` shows."""
+
+    def __init__(self) -> None:
+        self.fps_in, self.fps_out = Rate(), Rate()
+        self.e2e_ms: collections.deque[float] = collections.deque(maxlen=300)
+        self.frames_out = 0
+
+    def sent(self, captured_ms: int | None) -> None:
+        """A frame reached the sink; captured_ms: its capture timestamp (None for a card)."""
+        self.frames_out += 1
+        self.fps_out.tick()
+        if captured_ms is not None:
+            self.e2e_ms.append(time.monotonic() * 1000.0 - captured_ms)
+
+    def snapshot(self, pipeline: Pipeline, **fields: object) -> dict:
+        """fps, segmentation latency (submit → result) and capture → sink latency, in ms, plus `fields`."""
+        now = time.monotonic()
+        person = pipeline.segmenters.get(pipeline.person_model)
+        latency = percentiles(person.latencies_ms) if person else (0.0, 0.0)
+        e2e = percentiles(self.e2e_ms)
+        return {
+            "state": fields.pop("state"),
+            "fps_in": round(self.fps_in.per_second(now), 2),
+            "fps_out": round(self.fps_out.per_second(now), 2),
+            "latency_ms_median": round(latency[0], 2),
+            "latency_ms_p95": round(latency[1], 2),
+            "e2e_ms_median": round(e2e[0], 2),
+            "e2e_ms_p95": round(e2e[1], 2),
+            # results MediaPipe dropped while busy (one may still be in flight)
+            "dropped": sum(max(0, s.submitted - s.delivered - 1) for s in pipeline.segmenters.values()),
+            "frames_out": self.frames_out,
+            "model": pipeline.person_model,
+            "effects": dict(pipeline.chain.enabled),
+            **fields,
+        }
