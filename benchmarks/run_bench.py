@@ -45,7 +45,7 @@ def chart(results: list[tuple[str, str, dict]], path: Path) -> None:
     for stage in stages:
         values = [report["stages"].get(stage, {}).get("cpu_ms_per_frame", 0.0) for _, _, report in results]
         ax.bar(labels, values, bottom=bottom, label=stage)
-        bottom = [b + v for b, v in zip(bottom, values)]
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     cpu = [report["cpu_ms_per_frame"] for _, _, report in results]
     ax.plot(labels, cpu, "kD", label="whole frame (process CPU, all threads)")
     ax.set_ylabel("CPU ms per frame (mean per stage)")

@@ -54,7 +54,7 @@ def read_image(path: Path) -> np.ndarray:
     return image
 
 
-def overlay(image: np.ndarray, masks: dict[str, np.ndarray], labels: tuple[str, ...]) -> np.ndarray:
+def overlay(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
     """The image with each non-background label's most confident pixels tinted in its own colour."""
     names = [name for name in masks if name != "background"]
     if not names:
@@ -99,7 +99,7 @@ def segment_images(request: SegmentRequest) -> list[Path]:
                 refiner = Refiner(request.refine.refine)
                 outputs[PERSON] = refiner(result.masks[PERSON], image)
             if request.overlay:
-                outputs["overlay"] = overlay(image, masks, segmenter.labels)
+                outputs["overlay"] = overlay(image, masks)
             for suffix, array in outputs.items():
                 target = request.out_dir / f"{path.stem}.{suffix}.png"
                 if not cv2.imwrite(str(target), array):

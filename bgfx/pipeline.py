@@ -223,7 +223,7 @@ class Pipeline:
         return refined
 
     def render(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None) -> np.ndarray:
-        """Apply the chain; effects whose masks are missing are skipped for this frame."""
+        """Apply the chain; until every mask it needs exists (a live stream's first frames), pass the frame through."""
         clock = clock or StageClock()
         if not self.chain.needs <= masks.keys():
             return np.array(frame.image)

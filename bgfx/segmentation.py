@@ -229,7 +229,7 @@ class Segmenter:
         wanted = self.options.wanted
         masks: dict[str, np.ndarray] = {}
         confidences = result.confidence_masks or []
-        for label, mask in zip(self.labels, confidences):
+        for label, mask in zip(self.labels, confidences, strict=False):  # none when not asked for
             key = PERSON if label == _SELFIE_LABEL else label
             if wanted is None or key in wanted or (key == "background" and PERSON in wanted):
                 masks[key] = self._own(mask.numpy_view(), cv2.INTER_LINEAR).astype(np.float32, copy=False)

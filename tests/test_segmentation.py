@@ -121,25 +121,25 @@ def test_corrupt_or_truncated_tflite_is_a_model_error(tmp_path, cut: int) -> Non
         inspect_model(broken)
 
 
-def test_callback_runs_on_mediapipe_thread_not_the_callers(video_frames: list[np.ndarray]) -> None:
+def test_callback_runs_on_mediapipe_thread_not_the_callers(
+    video_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
     caller = threading.get_ident()
     seen: list[int] = []
-    options = SegmenterOptions(running_mode=RunningMode.LIVE_STREAM)
-    with Segmenter(model("selfie_landscape"), options) as segmenter:
-        original = segmenter._on_result
+    original = Segmenter._on_result
 
-        def spy(*args):
-            seen.append(threading.get_ident())
-            original(*args)
+    def spy(self: Segmenter, *args: object) -> None:
+        seen.append(threading.get_ident())
+        original(self, *args)
 
-        segmenter._segmenter._async_callback  # the MediaPipe object exists
-        segmenter._on_result = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(Segmenter, "_on_result", spy)  # before construction: MediaPipe keeps the bound method
+    with Segmenter(model("selfie_landscape"), SegmenterOptions(running_mode=RunningMode.LIVE_STREAM)) as segmenter:
         segmenter.submit(Frame(video_frames[0], 1))
         deadline = time.monotonic() + 10
         while segmenter.latest()[0] is None and time.monotonic() < deadline:
             time.sleep(0.01)
     assert segmenter.latest()[0] is not None
-    assert all(ident != caller for ident in seen)
+    assert seen and all(ident != caller for ident in seen)
 
 
 def test_rgb_and_bgr_inputs_give_the_same_masks(sergey: np.ndarray) -> None:

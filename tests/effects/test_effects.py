@@ -89,7 +89,6 @@ def test_hair_tint_recolours_hair_only() -> None:
     lab_in = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)[:20, :, 0].astype(int)
     lab_out = cv2.cvtColor(out, cv2.COLOR_BGR2LAB)[:20, :, 0].astype(int)
     assert np.abs(lab_out - lab_in).mean() < 8  # lightness (texture) kept
-    assert out[:20, 0].astype(int).std() > 0 or out[:20].std() > 5
 
 
 def test_chain_order_matters_and_toggles() -> None:
