@@ -69,12 +69,14 @@ class OutputSettings:
 class LiveSettings:
     """max_mask_age_ms: reuse the newest mask up to this age, then `stale` (passthrough or card);
     on_demand: keep the camera closed until an app opens the virtual camera; release_after_s: idle delay;
+    watch_config: apply the config file when it is saved (as `bgfx ctl reload` does);
     opencv_threads: OpenCV's thread pool (1 costs least CPU per frame)."""
 
     max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
     stale: Literal["passthrough", "card"] = "passthrough"
     on_demand: bool = False
     release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
+    watch_config: bool = True
     opencv_threads: int = field(default=1, metadata={"range": (0, 64)})
 
 

@@ -24,7 +24,7 @@ from bgfx.capture import Source, VideoFile, is_camera, open_source
 from bgfx.cards import card
 from bgfx.commands import Command, CommandQueue
 from bgfx.control import ControlServer, socket_path
-from bgfx.demand import ReaderWatch
+from bgfx.watches import ConfigWatch, ReaderWatch
 from bgfx.errors import BgfxError, CaptureError
 from bgfx.frame import Frame
 from bgfx.hotkeys import Hotkeys
@@ -80,6 +80,7 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.watch: ReaderWatch | None = None
         self.hotkeys: Hotkeys | None = None
+        self.config_watch: ConfigWatch | None = None
         self.last_frame: np.ndarray | None = None
         self.camera_lost = False
         self._retry_at = 0.0
@@ -131,6 +132,9 @@ class Daemon:
             if cfg.live.on_demand:
                 self.watch = ReaderWatch(Path(cfg.output.device or "/dev/video10"))
             control.start()
+            if cfg.live.watch_config and self.options.config_path is not None:
+                self.config_watch = ConfigWatch(self.options.config_path, self.commands)
+                self.config_watch.start()
             self.pipeline.allow_download = False
             self.hotkeys = Hotkeys(cfg.hotkeys, self.commands)
             self.hotkeys.start()
@@ -144,7 +148,8 @@ class Daemon:
         self.stopping = True
 
     def _release(self) -> None:
-        for closer in (self.hotkeys and self.hotkeys.stop, self.source and self.source.close,
+        for closer in (self.hotkeys and self.hotkeys.stop, self.config_watch and self.config_watch.stop,
+                       self.source and self.source.close,
                        self.sink and self.sink.close, self.pipeline and self.pipeline.close,
                        self.watch and self.watch.close, self.notifier.close):
             if closer:

@@ -249,3 +249,48 @@ def test_control_socket_is_private(start) -> None:
     assert other_user.returncode != 0 and "PermissionError" in other_user.stderr
     assert daemon.status()["state"] == "running"  # nothing was paused
     assert daemon.stop() == 0
+
+
+def test_file_sink_and_an_output_rate_below_the_camera(tmp_path: Path) -> None:
+    out = tmp_path / "live.mp4"
+    config = write_config(tmp_path, output=f"{{sink: file, path: {out}, fps: 15}}")
+    result = subprocess.run(
+        [sys.executable, "-m", "bgfx", "run", "--config", str(config), "--input", str(VIDEO), "--max-frames", "30"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(out))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 30 and capture.get(cv2.CAP_PROP_FPS) == 15
+    frames = [capture.read()[1] for _ in range(30)]
+    green = [((f[..., 1] > 200) & (f[..., 0] < 60) & (f[..., 2] < 60)).mean() for f in frames[5:]]
+    assert min(green) > 0.4  # the chain ran on what was written
+
+
+def test_output_fps_below_input_drops_to_the_output_rate(start, tmp_path: Path) -> None:
+    daemon = start(config=write_config(tmp_path, output="{fps: 15}"))
+    daemon.wait_frames(10)
+    first = len(daemon.frames())
+    daemon.wait_frames(30)
+    rows = daemon.frames()[first:]
+    rate = (len(rows) - 1) / (rows[-1][0] - rows[0][0])
+    assert abs(rate - 15) < 1.5, rate
+    assert daemon.status()["fps_in"] > 25  # the camera is still read at its own rate
+    assert daemon.stop() == 0
+
+
+def test_saving_the_config_file_applies_it(start, tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    daemon = start(config=config)
+    daemon.wait_frames(15)
+    daemon.wait_for("the config watch", lambda: "saved changes are applied" in daemon.log())
+    replacement = tmp_path / "bgfx.yaml.new"
+    replacement.write_text("effects:\n  - type: replace\n    name: wall\n    colour: '#0000FF'\n")
+    replacement.rename(config)  # how editors save
+    daemon.wait_for("the reload", lambda: "reloaded" in daemon.log())
+    daemon.wait_frames(5)
+    assert daemon.green_share(10) == 0.0
+    config.write_text("effects: [{type: replace, colour: 12}]\n")  # a broken save: reported, old one kept
+    daemon.wait_for("the error", lambda: "effects[0].colour: must be '#RRGGBB'" in daemon.log())
+    daemon.wait_frames(10)
+    assert tuple(cv2.imread(str(daemon.camera_dir / "latest.png"))[10, 10]) == (255, 0, 0)
+    assert daemon.stop() == 0
