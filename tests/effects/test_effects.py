@@ -140,3 +140,17 @@ def test_on_a_real_photo_hair_tint_moves_hue_in_hair_not_face(sergey: np.ndarray
     face = (slice(250, 400), slice(200, 400))
     assert (lab_out[..., 1][in_hair] - lab_in[..., 1][in_hair]).mean() < -15  # a* towards green
     assert np.abs(out[face].astype(int) - sergey[face]).max() <= 1
+
+
+def test_light_wrap_tints_the_inner_edge_only() -> None:
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[:] = (0, 0, 200)  # a red person filling the frame ...
+    alpha = np.zeros((240, 320), np.uint8)
+    alpha[40:, 100:220] = 255  # ... of which this block is the person
+    plain = Replace(colour=(0, 255, 0)).apply(image, {"person": alpha}, 0)
+    wrapped = Replace(colour=(0, 255, 0), light_wrap=1.0).apply(image, {"person": alpha}, 0)
+    inner_edge = (slice(120, 200), slice(101, 104))
+    interior = (slice(150, 200), slice(140, 180))
+    assert wrapped[inner_edge][..., 1].mean() > plain[inner_edge][..., 1].mean() + 20  # green light spills in
+    assert np.array_equal(wrapped[interior], plain[interior])
+    assert np.array_equal(wrapped[:, :90], plain[:, :90])  # the background itself is untouched
