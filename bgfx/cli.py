@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO/WARNING lines: noise for a user
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import cv2
 
-import cv2  # noqa: E402
-
-from bgfx import config as config_module  # noqa: E402
-from bgfx.errors import BgfxError, ConfigError  # noqa: E402
-from bgfx.memory import keep_large_buffers  # noqa: E402
+from bgfx import config as config_module
+from bgfx.errors import BgfxError, ConfigError
+from bgfx.memory import keep_large_buffers
 
 log = logging.getLogger("bgfx")
 
