@@ -34,7 +34,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     request = SegmentRequest(
         images=tuple(args.images), out_dir=args.out, model=args.model,
         category_mask=args.category_mask, confidence_masks=args.confidence_masks,
-        overlay=args.overlay, refine=_config(argparse.Namespace(config=args.config)) if args.refine else None,
+        overlay=args.overlay, refine=config_module.load(args.config) if args.refine else None,
         locale=args.locale, rotation=args.rotation,
     )
     written = segment_images(request)

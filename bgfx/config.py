@@ -147,9 +147,9 @@ def parse(raw: Any, source: str, base_dir: Path, overrides: dict[str, dict[str, 
             errors.append(f"{key}: unknown key; allowed: {', '.join(_TOP_KEYS)}")
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
-        section_raw = dict(raw.get(name) or {}) if isinstance(raw.get(name) or {}, dict) else raw.get(name)
+        section_raw = raw.get(name) or {}
         if isinstance(section_raw, dict):
-            section_raw.update((overrides or {}).get(name, {}))
+            section_raw = {**section_raw, **(overrides or {}).get(name, {})}
         sections[name] = build(cls, section_raw, name, errors, base_dir)
     effects = build_chain(raw.get("effects", []), "effects", errors, base_dir)
     presets: dict[str, tuple[ChainItem, ...]] = {}

@@ -124,7 +124,7 @@ def check_camera(cfg: config_module.Config) -> list[Check]:
 
 def check_models(cfg: config_module.Config) -> list[Check]:
     from bgfx.effects import Chain
-    from bgfx.models import is_path, load_catalog, missing_error
+    from bgfx.models import find, is_path, load_catalog, missing_error
 
     catalog = load_catalog()
     needs = Chain(cfg.effects).needs.union(*(Chain(chain).needs for chain in cfg.presets.values()))
@@ -137,8 +137,6 @@ def check_models(cfg: config_module.Config) -> list[Check]:
             found = Path(name).expanduser() if Path(name).expanduser().is_file() else None
             fix = "check segmentation.model"
         else:
-            from bgfx.models import find
-
             entry = catalog.get(name)
             found = find(entry)
             fix = str(missing_error(entry, None)).split("Fix: ")[-1]

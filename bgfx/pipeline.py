@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Iterator
 
 import numpy as np
@@ -41,6 +41,11 @@ class StageClock:
         finally:
             self.wall[name] = self.wall.get(name, 0.0) + (time.perf_counter() - wall) * 1000.0
             self.cpu[name] = self.cpu.get(name, 0.0) + (time.process_time() - cpu) * 1000.0
+
+
+def _stage(clock: StageClock | None, name: str) -> AbstractContextManager[None]:
+    """Time a stage only when someone asked for the figures (the live loop does not)."""
+    return clock.stage(name) if clock is not None else nullcontext()
 
 
 class Pipeline:
@@ -166,12 +171,8 @@ class Pipeline:
         if "person" in self._refiners:
             self._refiners["person"].reset()
 
-    def set_chain(self, items: tuple[ChainItem, ...], enabled: dict[str, bool] | None = None) -> None:
-        chain = Chain(items)
-        for name, state in (enabled or {}).items():
-            if name in chain.enabled:
-                chain.enabled[name] = state
-        self._rebuild(chain, self.person_model)
+    def set_chain(self, items: tuple[ChainItem, ...]) -> None:
+        self._rebuild(Chain(items), self.person_model)
 
     def toggle(self, name: str) -> bool:
         """Flip an effect; opens or closes segmenters so only needed models run."""
@@ -186,10 +187,9 @@ class Pipeline:
 
         Returns model name → its newest Segmentation (models without a result yet are absent).
         """
-        clock = clock or StageClock()
         count = self._frame_count
         self._frame_count += 1
-        with clock.stage("segmentation"):
+        with _stage(clock, "segmentation"):
             for model, segmenter in self.segmenters.items():
                 cadence = self.hair_every if "person" not in segmenter.options.wanted else 1
                 due = count % cadence == 0 or model not in self._last
@@ -213,9 +213,8 @@ class Pipeline:
 
     def masks(self, frame: Frame, results: dict[str, Segmentation], clock: StageClock | None = None) -> dict[str, np.ndarray]:
         """Refine each needed mask to frame size: mask name → (H, W) uint8 alpha."""
-        clock = clock or StageClock()
         refined = {}
-        with clock.stage("refine"):
+        with _stage(clock, "refine"):
             for mask, model in self._mask_source.items():
                 segmentation = results.get(model)
                 if segmentation is not None:
@@ -224,9 +223,10 @@ class Pipeline:
 
     def render(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None) -> np.ndarray:
         """Apply the chain; until every mask it needs exists (a live stream's first frames), pass the frame through."""
-        clock = clock or StageClock()
         if not self.chain.needs <= masks.keys():
             return np.array(frame.image)
+        if clock is None:
+            return self.chain.apply(frame.image, masks, frame.timestamp_ms)
         timings: dict[str, tuple[float, float]] = {}
         with clock.stage("effects"):
             image = self.chain.apply(frame.image, masks, frame.timestamp_ms, timings)
@@ -237,6 +237,5 @@ class Pipeline:
 
     def process(self, frame: Frame, clock: StageClock | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """All three stages for one frame: (output image, refined masks)."""
-        clock = clock or StageClock()
         masks = self.masks(frame, self.segment(frame, clock), clock)
         return self.render(frame, masks, clock), masks

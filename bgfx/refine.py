@@ -81,8 +81,8 @@ class Refiner:
         height, width = frame.shape[:2]
         s = self.settings
         if not s.enabled:
-            resized = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-            return cv2.convertScaleAbs(resized, alpha=255.0)
+            # uint8 first, at model size: no full-size float temporary
+            return cv2.resize(cv2.convertScaleAbs(mask, alpha=255.0), (width, height), interpolation=cv2.INTER_LINEAR)
         guide_w = min(s.guide_width, width)
         guide_h = max(1, round(height * guide_w / width))
         size = (guide_w, guide_h)
