@@ -18,12 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bgfx.effects.blur import Blur
-from bgfx.effects.hair_tint import HairTint
-from bgfx.effects.replace import Replace
-from bgfx.models import load_catalog, locate
-from bgfx.refine import Refiner, RefineSettings
-from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, verify_model
+from bgfx.vision.effects.blur import Blur
+from bgfx.vision.effects.hair_tint import HairTint
+from bgfx.vision.effects.replace import Replace
+from bgfx.vision.models import load_catalog, locate
+from bgfx.vision.refine import Refiner, RefineSettings
+from bgfx.vision.segmentation import RunningMode, Segmenter, SegmenterOptions, verify_model
 
 
 def flip_back_share(masks: np.ndarray) -> float:

@@ -15,12 +15,12 @@ import cv2
 import numpy as np
 
 from bgfx.config import Config
-from bgfx.effects.composite import fit_image
+from bgfx.vision.effects.composite import fit_image
 from bgfx.errors import InputError
-from bgfx.frame import Frame
-from bgfx.models import Catalog, LocatedModel, find
-from bgfx.pipeline import Pipeline, StageClock
-from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions
+from bgfx.vision.frame import Frame
+from bgfx.vision.models import Catalog, LocatedModel, find
+from bgfx.vision.pipeline import Pipeline, StageClock
+from bgfx.vision.segmentation import RunningMode, Segmenter, SegmenterOptions
 
 _WARMUP = 10
 

@@ -16,7 +16,7 @@ import cv2
 
 from bgfx import config as config_module
 from bgfx.errors import BgfxError, ConfigError
-from bgfx.memory import keep_large_buffers
+from bgfx.live.memory import keep_large_buffers
 
 log = logging.getLogger("bgfx")
 
@@ -52,8 +52,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from bgfx import models
-    from bgfx.segmentation import verify_model
+    from bgfx.vision import models
+    from bgfx.vision.segmentation import verify_model
 
     catalog = models.load_catalog()
     if args.models_command == "list":
@@ -111,7 +111,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bgfx.daemon import RunOptions, run
+    from bgfx.live.daemon import RunOptions, run
 
     return run(
         RunOptions(
@@ -132,7 +132,7 @@ def _user_config() -> Path | None:
 def cmd_ctl(args: argparse.Namespace) -> int:
     import json
 
-    from bgfx.control import request, socket_path
+    from bgfx.live.control.socket_server import request, socket_path
 
     answer = request(socket_path(), " ".join(args.words))
     if "status" in answer:

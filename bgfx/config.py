@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 import yaml
 
-from bgfx.commands import parse_command
-from bgfx.effects import EFFECTS, ChainItem
-from bgfx.effects.composite import parse_colour
+from bgfx.live.control.commands import parse_command
+from bgfx.vision.effects import EFFECTS, ChainItem
+from bgfx.vision.effects.composite import parse_colour
 from bgfx.errors import ConfigError
-from bgfx.refine import RefineSettings
+from bgfx.vision.refine import RefineSettings
 from bgfx.shipped import shipped_file
 
 

@@ -59,7 +59,7 @@ def check_virtual_camera(cfg: config_module.Config) -> list[Check]:
     if out.sink != "virtualcam":
         return [Check("virtual camera", "ok", f"not used (output.sink is {out.sink})")]
     if out.backend and out.backend != "v4l2loopback":
-        from bgfx.sinks import VirtualCamera
+        from bgfx.live.sinks import VirtualCamera
 
         try:
             VirtualCamera((cfg.capture.width, cfg.capture.height), cfg.capture.fps, device=out.device, backend=out.backend).close()
@@ -92,7 +92,7 @@ def check_virtual_camera(cfg: config_module.Config) -> list[Check]:
 
 
 def check_camera(cfg: config_module.Config) -> list[Check]:
-    from bgfx.capture import VideoFile, is_camera
+    from bgfx.live.capture import VideoFile, is_camera
     from bgfx.errors import CaptureError
 
     device = cfg.capture.device
@@ -123,8 +123,8 @@ def check_camera(cfg: config_module.Config) -> list[Check]:
 
 
 def check_models(cfg: config_module.Config) -> list[Check]:
-    from bgfx.effects import Chain
-    from bgfx.models import find, is_path, load_catalog, missing_error
+    from bgfx.vision.effects import Chain
+    from bgfx.vision.models import find, is_path, load_catalog, missing_error
 
     catalog = load_catalog()
     needs = Chain(cfg.effects).needs.union(*(Chain(chain).needs for chain in cfg.presets.values()))
@@ -158,7 +158,7 @@ def check_hotkeys(cfg: config_module.Config) -> Check:
 
 
 def check_control() -> Check:
-    from bgfx.control import ControlError, request, socket_path
+    from bgfx.live.control.socket_server import ControlError, request, socket_path
 
     try:
         status = request(socket_path(), "status", timeout_s=3.0)["status"]

@@ -11,14 +11,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from bgfx.capture import VideoFile
+from bgfx.live.capture import VideoFile
 from bgfx.config import Config
 from bgfx.errors import CaptureError, InputError
-from bgfx.models import load_catalog, locate
-from bgfx.pipeline import Pipeline
-from bgfx.refine import Refiner
-from bgfx.segmentation import PERSON, RunningMode, Segmenter, SegmenterOptions, verify_model
-from bgfx.sinks import FileSink
+from bgfx.vision.models import load_catalog, locate
+from bgfx.vision.pipeline import Pipeline
+from bgfx.vision.refine import Refiner
+from bgfx.vision.segmentation import PERSON, RunningMode, Segmenter, SegmenterOptions, verify_model
+from bgfx.live.sinks import FileSink
 
 log = logging.getLogger(__name__)
 

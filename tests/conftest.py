@@ -57,7 +57,7 @@ def video_frames() -> list[np.ndarray]:
 
 def model(name: str):
     """A LocatedModel for a catalog name, from the shared model folder."""
-    from bgfx.models import LocatedModel, load_catalog
+    from bgfx.vision.models import LocatedModel, load_catalog
 
     entry = load_catalog().get(name)
     return LocatedModel(name=name, path=MODELS / entry.file, entry=entry)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from bgfx.cards import card
+from bgfx.live.cards import card
 
 
 def test_colour_card_with_caption() -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from bgfx import config
-from bgfx.effects.blur import Blur
+from bgfx.vision.effects.blur import Blur
 from bgfx.errors import ConfigError
 
 

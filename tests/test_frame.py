@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bgfx.frame import Frame, Segmentation
+from bgfx.vision.frame import Frame, Segmentation
 
 
 def test_frame_is_read_only_and_sized() -> None:

@@ -10,9 +10,9 @@ from typing import Iterator
 
 import pytest
 
-from bgfx import models
+from bgfx.vision import models
 from bgfx.errors import ModelError
-from bgfx.segmentation import verify_model
+from bgfx.vision.segmentation import verify_model
 from tests.conftest import MODELS
 
 

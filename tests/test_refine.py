@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgfx.refine import Refiner, RefineSettings
+from bgfx.vision.refine import Refiner, RefineSettings
 from tests.conftest import EVALDATA, VIDEO
 
 

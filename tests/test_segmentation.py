@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bgfx.errors import ModelError
-from bgfx.frame import Frame
-from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, inspect_model
+from bgfx.vision.frame import Frame
+from bgfx.vision.segmentation import RunningMode, Segmenter, SegmenterOptions, inspect_model
 from tests.conftest import MODELS, model
 
 FULL = SegmenterOptions(at_model_size=False, output_category_mask=True)

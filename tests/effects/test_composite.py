@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from bgfx.effects.composite import blend, fit_image, parse_colour
+from bgfx.vision.effects.composite import blend, fit_image, parse_colour
 
 
 def test_blend_is_exact_at_the_ends_and_within_one_level_between() -> None:

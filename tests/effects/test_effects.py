@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from bgfx.effects import Chain, ChainItem
-from bgfx.effects.blur import Blur
-from bgfx.effects.hair_tint import HairTint
-from bgfx.effects.replace import Replace
-from bgfx.effects.simple import Desaturate, Mirror
-from bgfx.refine import Refiner, RefineSettings
-from bgfx.segmentation import Segmenter, SegmenterOptions
+from bgfx.vision.effects import Chain, ChainItem
+from bgfx.vision.effects.blur import Blur
+from bgfx.vision.effects.hair_tint import HairTint
+from bgfx.vision.effects.replace import Replace
+from bgfx.vision.effects.simple import Desaturate, Mirror
+from bgfx.vision.refine import Refiner, RefineSettings
+from bgfx.vision.segmentation import Segmenter, SegmenterOptions
 from tests.conftest import model
 
 

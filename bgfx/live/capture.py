@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from bgfx.errors import CaptureError
-from bgfx.frame import Frame
+from bgfx.vision.frame import Frame
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import Workspace, blend_into, light_wrap
-from bgfx.resize import shrink
+from bgfx.vision.effects.composite import Workspace, blend_into, light_wrap
+from bgfx.vision.resize import shrink
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from inotify_simple import INotify, flags
 
-from bgfx.commands import Command, CommandQueue
+from bgfx.live.control.commands import Command, CommandQueue
 from bgfx.errors import SinkError
 
 log = logging.getLogger(__name__)

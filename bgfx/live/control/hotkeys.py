@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from bgfx.commands import CommandQueue, parse_command
+from bgfx.live.control.commands import CommandQueue, parse_command
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import Workspace, blend_into
+from bgfx.vision.effects.composite import Workspace, blend_into
 
 
 @dataclass(frozen=True)

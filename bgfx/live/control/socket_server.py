@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from bgfx.commands import CommandQueue, Reply, parse_command
+from bgfx.live.control.commands import CommandQueue, Reply, parse_command
 from bgfx.errors import BgfxError
 
 log = logging.getLogger(__name__)

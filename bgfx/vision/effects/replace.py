@@ -16,7 +16,7 @@ from typing import ClassVar, Literal, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import Workspace, blend_into, fit_image, light_wrap, parse_colour
+from bgfx.vision.effects.composite import Workspace, blend_into, fit_image, light_wrap, parse_colour
 
 log = logging.getLogger(__name__)
 

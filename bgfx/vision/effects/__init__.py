@@ -17,10 +17,10 @@ from typing import ClassVar, Mapping, Protocol
 import cv2
 import numpy as np
 
-from bgfx.effects.blur import Blur
-from bgfx.effects.hair_tint import HairTint
-from bgfx.effects.replace import Replace
-from bgfx.effects.simple import Desaturate, Mirror
+from bgfx.vision.effects.blur import Blur
+from bgfx.vision.effects.hair_tint import HairTint
+from bgfx.vision.effects.replace import Replace
+from bgfx.vision.effects.simple import Desaturate, Mirror
 
 Masks = Mapping[str, np.ndarray]
 

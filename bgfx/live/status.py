@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 if TYPE_CHECKING:
-    from bgfx.pipeline import Pipeline
+    from bgfx.vision.pipeline import Pipeline
 
 
 class Rate:

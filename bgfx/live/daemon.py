@@ -20,19 +20,19 @@ import cv2
 import numpy as np
 
 from bgfx import config as config_module
-from bgfx.capture import Source, VideoFile, is_camera, open_source
-from bgfx.cards import card
-from bgfx.commands import Command, CommandQueue
-from bgfx.control import ControlServer, socket_path
-from bgfx.watches import ConfigWatch, ReaderWatch
+from bgfx.live.capture import Source, VideoFile, is_camera, open_source
+from bgfx.live.cards import card
+from bgfx.live.control.commands import Command, CommandQueue
+from bgfx.live.control.socket_server import ControlServer, socket_path
+from bgfx.live.control.config_watch import ConfigWatch, ReaderWatch
 from bgfx.errors import BgfxError, CaptureError
-from bgfx.frame import Frame
-from bgfx.hotkeys import Hotkeys
-from bgfx.notify import Notifier
-from bgfx.pipeline import Pipeline
-from bgfx.segmentation import RunningMode
-from bgfx.sinks import Sink, open_sink
-from bgfx.status import Stats
+from bgfx.vision.frame import Frame
+from bgfx.live.control.hotkeys import Hotkeys
+from bgfx.live.notify import Notifier
+from bgfx.vision.pipeline import Pipeline
+from bgfx.vision.segmentation import RunningMode
+from bgfx.live.sinks import Sink, open_sink
+from bgfx.live.status import Stats
 
 log = logging.getLogger(__name__)
 

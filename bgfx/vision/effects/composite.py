@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bgfx.resize import shrink
+from bgfx.vision.resize import shrink
 
 _INV255 = 1.0 / 255.0
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import fit_image
-from bgfx.resize import shrink
+from bgfx.vision.effects.composite import fit_image
+from bgfx.vision.resize import shrink
 
 
 def card(

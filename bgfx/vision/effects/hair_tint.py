@@ -13,7 +13,7 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.effects.composite import Workspace, blend_into, parse_colour
+from bgfx.vision.effects.composite import Workspace, blend_into, parse_colour
 
 
 @dataclass(frozen=True)

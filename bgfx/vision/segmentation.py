@@ -29,9 +29,9 @@ from mediapipe.tasks.metadata import schema_py_generated as tflite_schema
 from mediapipe.tasks.python import BaseOptions, vision
 
 from bgfx.errors import ModelError
-from bgfx.frame import Frame, Segmentation
-from bgfx.models import CatalogEntry, LocatedModel
-from bgfx.resize import shrink
+from bgfx.vision.frame import Frame, Segmentation
+from bgfx.vision.models import CatalogEntry, LocatedModel
+from bgfx.vision.resize import shrink
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def inspect_model(path: Path) -> ModelInfo:
 
 
 def verify_model(path: Path, entry: CatalogEntry | None) -> None:
-    """The `Verify` hook of bgfx.models: the file loads and has the catalog's input size."""
+    """The `Verify` hook of bgfx.vision.models: the file loads and has the catalog's input size."""
     info = inspect_model(path)
     if entry is not None and info.input_hw != entry.input_hw:
         raise ModelError(

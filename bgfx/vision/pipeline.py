@@ -16,12 +16,12 @@ from typing import Iterator
 
 import numpy as np
 
-from bgfx.effects import Chain, ChainItem
+from bgfx.vision.effects import Chain, ChainItem
 from bgfx.errors import ModelError
-from bgfx.frame import Frame, Segmentation
-from bgfx.models import Catalog, load_catalog, locate
-from bgfx.refine import Refiner, RefineSettings
-from bgfx.segmentation import RunningMode, Segmenter, SegmenterOptions, inspect_model, provided_masks, verify_model
+from bgfx.vision.frame import Frame, Segmentation
+from bgfx.vision.models import Catalog, load_catalog, locate
+from bgfx.vision.refine import Refiner, RefineSettings
+from bgfx.vision.segmentation import RunningMode, Segmenter, SegmenterOptions, inspect_model, provided_masks, verify_model
 
 log = logging.getLogger(__name__)
 

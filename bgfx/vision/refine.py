@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from bgfx.resize import shrink
+from bgfx.vision.resize import shrink
 
 
 @dataclass(frozen=True, slots=True)
