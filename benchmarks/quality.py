@@ -23,7 +23,12 @@ from bgfx.vision.effects.hair_tint import HairTint
 from bgfx.vision.effects.replace import Replace
 from bgfx.vision.models import load_catalog, locate
 from bgfx.vision.refine import Refiner, RefineSettings
-from bgfx.vision.segmentation import RunningMode, Segmenter, SegmenterOptions, verify_model
+from bgfx.vision.segmentation import (
+    RunningMode,
+    Segmenter,
+    SegmenterOptions,
+    verify_model,
+)
 
 
 def flip_back_share(masks: np.ndarray) -> float:

@@ -7,30 +7,23 @@ MediaPipe's included) per frame: a live daemon pays in CPU, not wall time.
 from __future__ import annotations
 
 import resource
-import statistics
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bgfx.config import Config
-from bgfx.vision.effects.composite import fit_image
-from bgfx.errors import InputError
+from bgfx.errors import CaptureError, InputError
+from bgfx.live.settings import Config
 from bgfx.vision.frame import Frame
+from bgfx.vision.imaging import fit_image
 from bgfx.vision.models import Catalog, LocatedModel, find
-from bgfx.vision.pipeline import Pipeline, StageClock
+from bgfx.vision.pipeline import Pipeline
 from bgfx.vision.segmentation import RunningMode, Segmenter, SegmenterOptions
+from bgfx.vision.timing import StageClock, monotonic_ms, percentiles
+from bgfx.vision.video import VideoFile
 
 _WARMUP = 10
-
-
-def _p95(values: list[float]) -> float:
-    return float(np.percentile(values, 95)) if values else 0.0
-
-
-def _median(values: list[float]) -> float:
-    return float(statistics.median(values)) if values else 0.0
 
 
 def peak_rss_mib() -> float:
@@ -38,20 +31,17 @@ def peak_rss_mib() -> float:
 
 
 def decode(path: Path, frames: int, size: tuple[int, int] | None) -> tuple[list[np.ndarray], float]:
-    """Up to `frames` frames of a video (looping it if shorter), resized to size (w, h) if given."""
-    capture = cv2.VideoCapture(str(path))
-    images: list[np.ndarray] = []
-    while len(images) < frames:
-        ok, image = capture.read()
-        if not ok:
-            if not images:
-                raise InputError(f"{path}: cannot decode this video (corrupt or unsupported)")
-            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            continue
-        images.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA) if size else image)
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    capture.release()
-    return images, fps
+    """`frames` frames of a video (looping it if shorter), resized to size (w, h) if given; and its fps."""
+    try:
+        video = VideoFile(path, loop=True)
+    except CaptureError as e:
+        raise InputError(str(e)) from None
+    try:
+        images = [video.read_image() for _ in range(frames)]
+    finally:
+        video.close()
+    resized = [cv2.resize(image, size, interpolation=cv2.INTER_AREA) if size else image for image in images]
+    return resized, video.fps
 
 
 def bench_pipeline(
@@ -62,15 +52,11 @@ def bench_pipeline(
     # At most 60 distinct frames are held (decoded outside the timed region) and cycled, so that
     # peak RSS reflects the pipeline rather than a buffer of decoded video.
     images, fps = decode(video, min(frames + _WARMUP, 60), size)
-    seg = config.segmentation
     mode = RunningMode.LIVE_STREAM if live else RunningMode.VIDEO
     walls: list[float] = []
     stage_wall: dict[str, list[float]] = {}
     stage_cpu: dict[str, float] = {}
-    with Pipeline(
-        config.effects, person_model=seg.model, hair_model=seg.hair_model, hair_every=seg.hair_every,
-        mode=mode, refine=config.refine, rotation_degrees=seg.rotation, locale=seg.locale,
-    ) as pipeline:
+    with Pipeline(config.effects, config.segmentation, config.refine, mode=mode) as pipeline:
         cpu_start = 0.0
         for index in range(frames + _WARMUP):
             image = images[index % len(images)]
@@ -94,23 +80,20 @@ def bench_pipeline(
     counted = len(walls)
     stages = {
         name: {
-            "wall_ms_median": _median(values),
-            "wall_ms_p95": _p95(values),
+            **dict(zip(("wall_ms_median", "wall_ms_p95"), percentiles(values))),
             "cpu_ms_per_frame": stage_cpu.get(name, 0.0) / counted,
         }
         for name, values in stage_wall.items()
-        if name != "effects"
     }
     height, width = images[0].shape[:2]
     report = {
         "input": str(video),
         "size": f"{width}x{height}",
         "mode": mode.value,
-        "model": seg.model,
+        "model": config.segmentation.model,
         "effects": [item.name for item in config.effects if item.enabled],
         "frames": counted,
-        "wall_ms_median": _median(walls),
-        "wall_ms_p95": _p95(walls),
+        **dict(zip(("wall_ms_median", "wall_ms_p95"), percentiles(walls))),
         "cpu_ms_per_frame": cpu_total / counted,
         "peak_rss_mib": peak_rss_mib(),
         "opencv_threads": config.live.opencv_threads,
@@ -151,6 +134,11 @@ def _photo(image_path: Path | None) -> np.ndarray:
     return fit_image(image, (1280, 720), "cover", (0, 0, 0))
 
 
+def _ms(values: list[float]) -> str:
+    median, p95 = percentiles(values)
+    return f"{median:10.2f}ms {p95:5.2f}ms"
+
+
 def bench_models(catalog: Catalog, *, image: Path | None, video: Path | None, frames: int = 60) -> str:
     """Per present model: IMAGE mode on a 1280x720 photo (MediaPipe given the full frame), and
     LIVE_STREAM mode at 30 fps on a video (given a model-size frame, as the daemon does):
@@ -177,12 +165,11 @@ def bench_models(catalog: Catalog, *, image: Path | None, video: Path | None, fr
                 delay = start + index / 30.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                segmenter.submit(Frame(picture, int(time.monotonic() * 1000)))
+                segmenter.submit(Frame(picture, monotonic_ms()))
             time.sleep(0.5)
             live_ms = list(segmenter.latencies_ms)
             delivered = f"{segmenter.delivered}/{segmenter.submitted}"
         rows.append(
-            f"{entry.name:18} {entry.input_hw[0]}x{entry.input_hw[1]:<4} {_median(image_ms):10.2f}ms {_p95(image_ms):5.2f}ms "
-            f"{_median(live_ms):10.2f}ms {_p95(live_ms):5.2f}ms {delivered:>9}"
+            f"{entry.name:18} {entry.input_hw[0]}x{entry.input_hw[1]:<4} {_ms(image_ms)} {_ms(live_ms)} {delivered:>9}"
         )
     return "\n".join(rows)

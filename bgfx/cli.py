@@ -16,16 +16,33 @@ import cv2
 
 from bgfx import config as config_module
 from bgfx.errors import BgfxError, ConfigError
+from bgfx.live.control.commands import usage
 from bgfx.live.memory import keep_large_buffers
+from bgfx.live.settings import Config
+from bgfx.live.sinks import SINKS
 
 log = logging.getLogger("bgfx")
 
 
-def _config(args: argparse.Namespace) -> config_module.Config:
-    overrides: dict[str, dict[str, object]] = {}
-    if getattr(args, "model", None):
-        overrides.setdefault("segmentation", {})["model"] = args.model
-    return config_module.load(args.config, overrides)
+# flag → (section, key) of the config it overrides; every command reads its flags through `overrides`.
+_OVERRIDING_FLAGS = {
+    "input": ("capture", "device"), "sink": ("output", "sink"), "output": ("output", "path"),
+    "device": ("output", "device"), "backend": ("output", "backend"), "model": ("segmentation", "model"),
+}
+
+
+def overrides(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    """The config values given as flags: section → key → raw value (validated like the file's)."""
+    values: dict[str, dict[str, object]] = {}
+    for flag, (section, key) in _OVERRIDING_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            values.setdefault(section, {})[key] = str(value) if isinstance(value, Path) else value
+    return values
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return config_module.load(args.config, overrides(args))
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -46,8 +63,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     from bgfx.offline import process_video
 
     config = _config(args)
-    frames = process_video(args.input, args.output, config, alpha_out=args.alpha_out, progress=not args.quiet)
-    print(f"wrote {frames} frames to {args.output}" + (f" and the alpha to {args.alpha_out}" if args.alpha_out else ""))
+    frames = process_video(args.video_in, args.video_out, config, alpha_out=args.alpha_out, progress=not args.quiet)
+    print(f"wrote {frames} frames to {args.video_out}" + (f" and the alpha to {args.alpha_out}" if args.alpha_out else ""))
     return 0
 
 
@@ -105,7 +122,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     config = _config(args)
     size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else None
-    report = bench_pipeline(args.input, config, frames=args.frames, size=size, live=args.mode == "live")
+    report = bench_pipeline(args.video, config, frames=args.frames, size=size, live=args.mode == "live")
     print(json.dumps(report) if args.json else format_report(report))
     return 0
 
@@ -113,12 +130,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bgfx.live.daemon import RunOptions, run
 
-    return run(
-        RunOptions(
-            config_path=args.config or _user_config(), input=args.input, sink=args.sink, output_path=args.output,
-            device=args.device, backend=args.backend, model=args.model, max_frames=args.max_frames,
-        )
-    )
+    path, values = args.config or _user_config(), overrides(args)
+    return run(RunOptions(load=lambda: config_module.load(path, values), config_path=path, max_frames=args.max_frames))
 
 
 def _user_config() -> Path | None:
@@ -150,14 +163,7 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from bgfx.doctor import report, run_checks
 
-    overrides: dict[str, dict[str, object]] = {"capture": {}, "output": {}}
-    if args.input:
-        overrides["capture"]["device"] = args.input
-    if args.backend:
-        overrides["output"]["backend"] = args.backend
-    if args.device:
-        overrides["output"]["device"] = args.device
-    checks = run_checks(args.config or _user_config(), overrides)
+    checks = run_checks(args.config or _user_config(), overrides(args))
     print(report(checks))
     failed = [c for c in checks if c.level == "FAIL"]
     print(f"\n{len(failed)} problem(s) block `bgfx run`" if failed else "\nnothing blocks `bgfx run`")
@@ -210,8 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_segment)
 
     p = sub.add_parser("process", help="apply the effect chain to a video file (VIDEO mode)")
-    p.add_argument("input", type=Path)
-    p.add_argument("output", type=Path)
+    p.add_argument("video_in", metavar="INPUT", type=Path)
+    p.add_argument("video_out", metavar="OUTPUT", type=Path)
     p.add_argument("--config", type=Path)
     p.add_argument("--model", help="person model (overrides the config)")
     p.add_argument("--alpha-out", type=Path, help="also write the final person alpha as a grey video")
@@ -234,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("bench", help="time the live path per stage on a video file")
-    p.add_argument("--input", type=Path, required=True)
+    p.add_argument("--input", dest="video", metavar="VIDEO", type=Path, required=True)
     p.add_argument("--config", type=Path)
     p.add_argument("--model")
     p.add_argument("--frames", type=int, default=300)
@@ -246,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the live daemon: camera → effects → virtual camera")
     p.add_argument("--config", type=Path, help="default: ~/.config/bgfx/config.yaml, else the shipped default")
     p.add_argument("--input", help="camera (/dev/videoN or index) or a video file, looped (overrides capture.device)")
-    p.add_argument("--sink", choices=("virtualcam", "file", "preview", "null"))
+    p.add_argument("--sink", choices=tuple(SINKS), help="; ".join(f"{k.name}: {k.about}" for k in SINKS.values()))
     p.add_argument("--output", type=Path, help="the file sink's path")
     p.add_argument("--device", help="virtual camera device, e.g. /dev/video10")
     p.add_argument("--backend", help="pyvirtualcam backend")
@@ -254,15 +260,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop after sending this many frames")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("ctl", help="control a running daemon (status, model NAME, toggle EFFECT, ...)")
-    p.add_argument("words", nargs="+", help="status | model NAME | next-model | previous-model | toggle EFFECT | "
-                   "preset NAME | next-preset | pause | resume | toggle-pause | reload")
+    p = sub.add_parser("ctl", help="control a running daemon (status, model NAME, toggle EFFECT, ...)",
+                       epilog="commands:\n" + usage(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("words", nargs="+", help="a command and its argument (listed below)")
     p.add_argument("--json", action="store_true", help="status as one JSON object")
     p.set_defaults(func=cmd_ctl)
 
     p = sub.add_parser("doctor", help="check camera, virtual camera, models, config and hotkeys; explain fixes")
     p.add_argument("--config", type=Path)
     p.add_argument("--input", help="camera or video file to check instead of capture.device")
+    p.add_argument("--sink", choices=tuple(SINKS), help="the sink to check instead of output.sink")
     p.add_argument("--backend", help="pyvirtualcam backend to check instead of v4l2loopback")
     p.add_argument("--device", help="virtual camera device")
     p.set_defaults(func=cmd_doctor)

@@ -1,11 +1,11 @@
 """YAML config → frozen dataclasses, with every error of a file reported at once.
 
 `yaml.safe_load` once; each section is a frozen dataclass whose fields are the
-schema (field metadata: `range` = (lo, hi), `parse` = converter of the raw
-value). Errors carry their key path (`effects[0].strength: must be 1..100,
-got 0`); unknown keys are errors. Effects and refinement own their parameter
-dataclasses, so this module imports them to validate against. Raw dicts never
-leave this module.
+schema (field metadata: `range` = (lo, hi), `choices` = allowed values, `parse`
+= converter of the raw value), owned by the wing that uses it: segmentation,
+refinement and effects by `bgfx.vision`, the rest by `bgfx.live.settings`.
+Errors carry their key path (`effects[0].strength: must be 1..100, got 0`);
+unknown keys are errors. Raw dicts never leave this module.
 """
 
 from __future__ import annotations
@@ -13,96 +13,24 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
+from bgfx.errors import CommandError, ConfigError
 from bgfx.live.control.commands import parse_command
-from bgfx.vision.effects import EFFECTS, ChainItem
-from bgfx.vision.effects.composite import parse_colour
-from bgfx.errors import ConfigError
-from bgfx.vision.refine import RefineSettings
+from bgfx.live.settings import (
+    CaptureSettings,
+    Config,
+    LiveSettings,
+    OutputSettings,
+    PauseSettings,
+)
 from bgfx.shipped import shipped_file
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentationSettings:
-    """model: catalog name or .tflite path for the person mask; models: the cycle for next/previous-model;
-    hair_model: the model that gives `hair`; hair_every: run it every Nth frame (it costs ~20 ms);
-    rotation: degrees the camera is turned (MediaPipe undoes it); locale: for label display names."""
-
-    model: str = "selfie_landscape"
-    models: tuple[str, ...] = ("selfie_landscape", "selfie_square", "deeplab_v3")
-    hair_model: str = "hair"
-    hair_every: int = field(default=3, metadata={"range": (1, 30)})
-    rotation: Literal[0, 90, 180, 270] = 0
-    locale: str = "en"
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureSettings:
-    """device: /dev/videoN, a camera index, or a video file (paced at its own rate, looped)."""
-
-    device: str = "/dev/video0"
-    width: int = field(default=1280, metadata={"range": (16, 7680)})
-    height: int = field(default=720, metadata={"range": (16, 4320)})
-    fps: float = field(default=30.0, metadata={"range": (1.0, 240.0)})
-    fourcc: str = "MJPG"
-
-
-@dataclass(frozen=True, slots=True)
-class OutputSettings:
-    """sink: virtualcam (v4l2loopback via pyvirtualcam), file, preview (a window) or null.
-    device: e.g. /dev/video10 (None = the first loopback device); backend: a pyvirtualcam backend name;
-    path: the file sink's output; fps: None = the capture's rate."""
-
-    sink: Literal["virtualcam", "file", "preview", "null"] = "virtualcam"
-    device: str | None = None
-    backend: str | None = None
-    path: Path | None = None
-    fps: float | None = field(default=None, metadata={"range": (1.0, 240.0)})
-
-
-@dataclass(frozen=True, slots=True)
-class LiveSettings:
-    """max_mask_age_ms: reuse the newest mask up to this age, then `stale` (passthrough or card);
-    on_demand: keep the camera closed until an app opens the virtual camera; release_after_s: idle delay;
-    watch_config: apply the config file when it is saved (as `bgfx ctl reload` does);
-    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame)."""
-
-    max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
-    stale: Literal["passthrough", "card"] = "passthrough"
-    on_demand: bool = False
-    release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
-    watch_config: bool = True
-    opencv_threads: int = field(default=1, metadata={"range": (0, 64)})
-
-
-@dataclass(frozen=True, slots=True)
-class PauseSettings:
-    """What a paused (or camera-lost) stream shows: the blurred last frame, an image, or a colour."""
-
-    show: Literal["blur", "image", "colour"] = "blur"
-    image: Path | None = None
-    colour: tuple[int, int, int] = field(default=(40, 40, 40), metadata={"parse": parse_colour})
-    release_camera: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    source: str
-    segmentation: SegmentationSettings
-    refine: RefineSettings
-    effects: tuple[ChainItem, ...]
-    presets: dict[str, tuple[ChainItem, ...]]
-    capture: CaptureSettings
-    output: OutputSettings
-    live: LiveSettings
-    pause: PauseSettings
-    hotkeys: dict[str, str]
-
+from bgfx.vision.effects import EFFECTS, ChainItem
+from bgfx.vision.pipeline import SegmentationSettings
+from bgfx.vision.refine import RefineSettings
 
 _SECTIONS: dict[str, type] = {
     "segmentation": SegmentationSettings,
@@ -207,8 +135,9 @@ def build_hotkeys(raw: Any, errors: list[str]) -> dict[str, str]:
     hotkeys = {}
     for combo, command in raw.items():
         try:
-            parse_command(str(command))
-        except ValueError as e:
+            if parse_command(str(command)).verb == "status":
+                raise CommandError("status has no effect from a hotkey; bind it to a command that changes something")
+        except CommandError as e:
             errors.append(f"hotkeys.{combo}: {e}")
             continue
         hotkeys[str(combo)] = str(command)
@@ -250,6 +179,8 @@ def _convert(value: Any, hint: Any, metadata: Any, base_dir: Path) -> Any:
     if "parse" in metadata:
         return None if value is None else metadata["parse"](value)
     converted = _convert_type(value, hint, base_dir)
+    if "choices" in metadata and converted not in metadata["choices"]:
+        raise ValueError(f"must be one of {', '.join(map(str, metadata['choices']))}, got {value!r}")
     if "range" in metadata and converted is not None:
         low, high = metadata["range"]
         if not low <= converted <= high:

@@ -41,3 +41,9 @@ class SinkError(BgfxError):
     """The output (virtual camera, file, preview) cannot be opened or written."""
 
     exit_code = 69
+
+
+class CommandError(BgfxError):
+    """A control command (hotkey, `bgfx ctl`, the page) that cannot be done; the message says what would work."""
+
+    exit_code = 64  # EX_USAGE

@@ -11,14 +11,20 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from bgfx.live.capture import VideoFile
-from bgfx.config import Config
 from bgfx.errors import CaptureError, InputError
+from bgfx.live.settings import Config
+from bgfx.live.sinks.file import FileSink
 from bgfx.vision.models import load_catalog, locate
 from bgfx.vision.pipeline import Pipeline
 from bgfx.vision.refine import Refiner
-from bgfx.vision.segmentation import PERSON, RunningMode, Segmenter, SegmenterOptions, verify_model
-from bgfx.live.sinks import FileSink
+from bgfx.vision.segmentation import (
+    PERSON,
+    RunningMode,
+    Segmenter,
+    SegmenterOptions,
+    verify_model,
+)
+from bgfx.vision.video import VideoFile
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +122,7 @@ def process_video(
         source = VideoFile(input_path)
     except CaptureError as e:
         raise InputError(str(e)) from None
-    seg = config.segmentation
-    with Pipeline(
-        config.effects, person_model=seg.model, hair_model=seg.hair_model, hair_every=seg.hair_every,
-        mode=RunningMode.VIDEO, refine=config.refine, rotation_degrees=seg.rotation, locale=seg.locale,
-    ) as pipeline:
+    with Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.VIDEO) as pipeline:
         sink = FileSink(output_path, source.size, source.fps)
         alpha_sink = FileSink(alpha_out, source.size, source.fps, grey=True) if alpha_out else None
         frames = 0

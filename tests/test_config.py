@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from bgfx import config
-from bgfx.vision.effects.blur import Blur
 from bgfx.errors import ConfigError
+from bgfx.vision.effects.blur import Blur
 
 
 def write(tmp_path: Path, text: str) -> Path:

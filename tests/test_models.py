@@ -10,8 +10,8 @@ from typing import Iterator
 
 import pytest
 
-from bgfx.vision import models
 from bgfx.errors import ModelError
+from bgfx.vision import models
 from bgfx.vision.segmentation import verify_model
 from tests.conftest import MODELS
 
@@ -30,7 +30,6 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def test_catalog_names_every_seed_model() -> None:
     catalog = models.load_catalog()
-    assert catalog.default == "selfie_landscape"
     assert set(catalog.entries) == {"selfie_landscape", "selfie_square", "hair", "selfie_multiclass", "deeplab_v3"}
     assert catalog.get("selfie_landscape").input_hw == (144, 256)
     assert catalog.get("deeplab_v3").labels[15] == "person"
@@ -103,7 +102,7 @@ def test_missing_and_offline_names_model_places_and_fix(monkeypatch: pytest.Monk
     monkeypatch.setenv("BGFX_MODEL_PATH", str(tmp_path / "empty"))
     catalog = models.load_catalog()
     entry = dataclasses.replace(catalog.get("hair"), url="http://127.0.0.1:9/hair_segmenter.tflite")
-    catalog = models.Catalog(entries={**catalog.entries, "hair": entry}, default=catalog.default)
+    catalog = models.Catalog(entries={**catalog.entries, "hair": entry})
     with pytest.raises(ModelError) as caught:
         models.locate("hair", catalog, verify=verify_model)
     message = str(caught.value)

@@ -1,4 +1,4 @@
-"""Where frames come from: a V4L2 webcam, or a video file standing in for one.
+"""Where frames come from: a V4L2 webcam, or a video file standing in for one (`bgfx.vision.video`).
 
 A camera is asked for width, height, fps and pixel format (MJPG where offered,
 since many USB cameras give 720p30 only in MJPG) and what it actually gives is
@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Protocol
 
 import cv2
-import numpy as np
 
 from bgfx.errors import CaptureError
 from bgfx.vision.frame import Frame
+from bgfx.vision.timing import StrictClock, monotonic_ms
+from bgfx.vision.video import VideoFile
 
 log = logging.getLogger(__name__)
 
@@ -32,74 +32,6 @@ class Source(Protocol):
         """The next frame; None at the end of a file that does not loop. Raises CaptureError."""
 
     def close(self) -> None: ...
-
-
-class _Clock:
-    """Monotonic ms, forced strictly increasing."""
-
-    def __init__(self) -> None:
-        self.last = -1
-
-    def stamp(self, ms: int) -> int:
-        self.last = max(self.last + 1, ms)
-        return self.last
-
-
-class VideoFile:
-    """A video file as a frame source.
-
-    paced: deliver frames at the file's own rate with monotonic timestamps (as a
-    camera would); otherwise as fast as decoded, stamped with media time.
-    loop: start again at the end instead of returning None.
-    """
-
-    def __init__(self, path: Path, *, paced: bool = False, loop: bool = False) -> None:
-        self.path = path
-        self.paced = paced
-        self.loop = loop
-        if not path.is_file():
-            raise CaptureError(f"{path}: no such video file; check the path")
-        self._capture = cv2.VideoCapture(str(path))
-        ok, first = self._capture.read() if self._capture.isOpened() else (False, None)
-        if not ok or first is None:
-            self._capture.release()
-            raise CaptureError(f"{path}: cannot decode this video (corrupt or unsupported); try another file")
-        fps = self._capture.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 0 < fps < 1000 else 30.0
-        self.size = (first.shape[1], first.shape[0])
-        self.frame_count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        self._pending: np.ndarray | None = first
-        self._index = 0
-        self._clock = _Clock()
-        self._start = time.monotonic()
-
-    def read(self) -> Frame | None:
-        image = self._pending
-        self._pending = None
-        if image is None:
-            ok, image = self._capture.read()
-            if not ok:
-                if not self.loop:
-                    return None
-                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                ok, image = self._capture.read()
-                if not ok:
-                    raise CaptureError(f"{self.path}: decoding failed when looping back to the start")
-        if self.paced:
-            due = self._start + self._index / self.fps
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            elif delay < -1.0:
-                self._start -= delay  # fell far behind (a stall): restart the schedule instead of bursting
-            stamp = int(time.monotonic() * 1000)
-        else:
-            stamp = int(self._index * 1000 / self.fps)
-        self._index += 1
-        return Frame(image, self._clock.stamp(stamp))
-
-    def close(self) -> None:
-        self._capture.release()
 
 
 class Camera:
@@ -130,13 +62,13 @@ class Camera:
             "camera %s: asked %dx%d@%g %s, got %dx%d@%g %s",
             device, width, height, fps, fourcc, self.size[0], self.size[1], self.fps, got_fourcc,
         )
-        self._clock = _Clock()
+        self._clock = StrictClock()
 
     def read(self) -> Frame:
         ok, image = self._capture.read()
         if not ok or image is None:
             raise CaptureError(f"camera {self.device}: no frame (unplugged or stopped)")
-        return Frame(image, self._clock.stamp(int(time.monotonic() * 1000)))
+        return Frame(image, self._clock.stamp(monotonic_ms()))
 
     def close(self) -> None:
         self._capture.release()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
-import numpy as np
+from bgfx.live.notify import Notifier
+from bgfx.vision.timing import percentiles
 
 if TYPE_CHECKING:
     from bgfx.vision.pipeline import Pipeline
@@ -34,14 +35,6 @@ class Rate:
             return 0.0
         span = now - self._times[0]
         return (len(self._times) - 1) / span if span > 0 else 0.0
-
-
-def percentiles(values: Iterable[float]) -> tuple[float, float]:
-    """(median, p95) in the values' unit; (0, 0) when empty."""
-    array = np.fromiter(values, float)
-    if array.size == 0:
-        return 0.0, 0.0
-    return float(np.median(array)), float(np.percentile(array, 95))
 
 
 class Stats:
@@ -80,3 +73,25 @@ class Stats:
             "effects": dict(pipeline.chain.enabled),
             **fields,
         }
+
+
+class StatusPublisher:
+    """The newest snapshot, replaced whole (front-end threads read it), and systemd's STATUS= line.
+
+    A snapshot is made at most every `interval_s` unless forced (after a command, when idle).
+    """
+
+    def __init__(self, notifier: Notifier, interval_s: float = 0.5) -> None:
+        self.latest: dict = {"state": "starting"}
+        self._notifier = notifier
+        self._interval_s = interval_s
+        self._published = -interval_s
+
+    def due(self, force: bool = False) -> bool:
+        return force or time.monotonic() - self._published >= self._interval_s
+
+    def publish(self, snapshot: dict, *, notify: bool = True) -> None:
+        self._published = time.monotonic()
+        self.latest = snapshot
+        if notify:
+            self._notifier.send(f"STATUS={snapshot['state']}: in {snapshot['fps_in']} fps, out {snapshot['fps_out']} fps")

@@ -46,14 +46,11 @@ class CatalogEntry:
     sha256: str | None
     input_hw: tuple[int, int]
     labels: tuple[str, ...]
-    license: str
-    about: str
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
     entries: dict[str, CatalogEntry]
-    default: str
 
     def get(self, name: str) -> CatalogEntry:
         try:
@@ -86,12 +83,10 @@ def load_catalog(path: Path | None = None) -> Catalog:
             sha256=item.get("sha256"),
             input_hw=(int(item["input"][0]), int(item["input"][1])),
             labels=tuple(item["labels"]),
-            license=item["license"],
-            about=item.get("about", ""),
         )
         for name, item in raw["models"].items()
     }
-    return Catalog(entries=entries, default=raw["default"])
+    return Catalog(entries=entries)
 
 
 def user_model_dir() -> Path:

@@ -145,7 +145,6 @@ class Segmenter:
         self.input_hw = input_hw_of(model.path)
         self._slot_lock = threading.Lock()
         self._latest: Segmentation | None = None
-        self._latest_latency_ms = 0.0
         self._submitted: collections.deque[tuple[int, float]] = collections.deque(maxlen=64)
         self.latencies_ms: collections.deque[float] = collections.deque(maxlen=300)
         self.submitted = 0
@@ -278,13 +277,12 @@ class Segmenter:
             latency = (time.monotonic() - sent) * 1000.0 if sent is not None else 0.0
             with self._slot_lock:
                 self._latest = segmentation
-                self._latest_latency_ms = latency
                 self.latencies_ms.append(latency)
                 self.delivered += 1
         except Exception:
             log.exception("segmentation result for %d ms could not be copied; dropped", timestamp_ms)
 
-    def latest(self) -> tuple[Segmentation | None, float]:
-        """The newest LIVE_STREAM result and its submit-to-callback latency in ms."""
+    def latest(self) -> Segmentation | None:
+        """The newest LIVE_STREAM result (its submit-to-callback latency is in `latencies_ms`)."""
         with self._slot_lock:
-            return self._latest, self._latest_latency_ms
+            return self._latest

@@ -1,14 +1,17 @@
 import numpy as np
 import pytest
 
-from bgfx.vision.effects.composite import blend, fit_image, parse_colour
+from bgfx.vision.effects.composite import Workspace, blend_into
+from bgfx.vision.imaging import fit_image, parse_colour
 
 
 def test_blend_is_exact_at_the_ends_and_within_one_level_between() -> None:
     fg = np.full((2, 3, 3), 200, np.uint8)
     bg = np.full((2, 3, 3), 40, np.uint8)
     alpha = np.array([[0, 255, 128], [64, 192, 255]], np.uint8)
-    out = blend(fg, bg, alpha)
+    target = bg.copy()
+    out = blend_into(target, fg, alpha, Workspace())
+    assert out is target  # built in the background's own buffer
     expected = 40 + 160 * alpha.astype(float)[..., None] / 255.0
     assert out.dtype == np.uint8 and out.shape == (2, 3, 3)
     assert out[0, 0].tolist() == [40, 40, 40] and out[0, 1].tolist() == [200, 200, 200]

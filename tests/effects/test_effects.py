@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bgfx.errors import CommandError
 from bgfx.vision.effects import Chain, ChainItem
 from bgfx.vision.effects.blur import Blur
 from bgfx.vision.effects.hair_tint import HairTint
@@ -31,7 +32,7 @@ def scene() -> tuple[np.ndarray, np.ndarray]:
 
 def test_blur_keeps_the_person_and_smooths_the_background() -> None:
     image, alpha = scene()
-    out = Blur(strength=50).apply(image, {"person": alpha}, 0)
+    out = Blur(strength=50).prepare().apply(image, {"person": alpha}, 0)
     assert np.array_equal(out[30:120, 60:100], image[30:120, 60:100])
     background = out[:, :40].astype(int)
     assert background.std() < 0.3 * image[:, :40].astype(int).std()
@@ -39,7 +40,7 @@ def test_blur_keeps_the_person_and_smooths_the_background() -> None:
 
 def test_blur_has_no_halo_of_person_colour() -> None:
     image, alpha = scene()
-    out = Blur(strength=80).apply(image, {"person": alpha}, 0)
+    out = Blur(strength=80).prepare().apply(image, {"person": alpha}, 0)
     ring = out[30:120, 50:58].astype(int)  # background just left of the person
     red_excess = ring[..., 2] - ring[..., 1]
     assert red_excess.max() <= 6  # the red person did not bleed into the blurred background
@@ -47,33 +48,53 @@ def test_blur_has_no_halo_of_person_colour() -> None:
 
 def test_blur_strength_scales_the_blur() -> None:
     image, alpha = scene()
-    weak = Blur(strength=5).apply(image, {"person": alpha}, 0)[:, :40].std()
-    strong = Blur(strength=100).apply(image, {"person": alpha}, 0)[:, :40].std()
+    weak = Blur(strength=5).prepare().apply(image, {"person": alpha}, 0)[:, :40].std()
+    strong = Blur(strength=100).prepare().apply(image, {"person": alpha}, 0)[:, :40].std()
     assert strong < weak
 
 
 def test_replace_with_colour_image_and_video(tmp_path: Path) -> None:
     image, alpha = scene()
-    out = Replace(colour=(10, 20, 30)).apply(image, {"person": alpha}, 0)
+    out = Replace(colour=(10, 20, 30)).prepare().apply(image, {"person": alpha}, 0)
     assert out[0, 0].tolist() == [10, 20, 30] and np.array_equal(out[30:, 60:100], image[30:, 60:100])
 
     office = np.zeros((60, 80, 3), np.uint8)
     office[:, :40] = (0, 255, 0)
     cv2.imwrite(str(tmp_path / "office.png"), office)
-    effect = Replace(image=tmp_path / "office.png", fit="stretch")
+    effect = Replace(image=tmp_path / "office.png", fit="stretch").prepare()
     out = effect.apply(image, {"person": alpha}, 0)
     assert out[5, 5].tolist() == [0, 255, 0] and out[5, 150].tolist() == [0, 0, 0]
     assert effect.apply(image, {"person": alpha}, 1) is not out  # a new image each call
-    assert effect._background((160, 120), 2) is effect._background((160, 120), 3)  # prepared once
+    assert effect.background((160, 120), 2) is effect.background((160, 120), 3)  # fitted once
+    assert effect.background((80, 60), 4).shape == (60, 80, 3)  # and again for another size
 
     clip = tmp_path / "bg.mp4"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (80, 60))
     for value in (0, 250):  # two frames: black then white, 100 ms each
         writer.write(np.full((60, 80, 3), value, np.uint8))
     writer.release()
-    looped = Replace(video=clip, fit="cover")
+    looped = Replace(video=clip, fit="cover").prepare()
     at = {ms: int(looped.apply(image, {"person": alpha}, ms)[5, 5].mean()) for ms in (1000, 1050, 1100, 1250)}
     assert at[1000] < 20 and at[1050] < 20 and at[1100] > 230 and at[1250] < 20  # paced by time, and loops
+    decoder = looped._video._capture
+    assert decoder.isOpened()
+    looped.close()
+    assert not decoder.isOpened()  # close() releases the background video
+
+
+def test_a_replace_schema_checks_files_cheaply_and_decodes_only_when_prepared(tmp_path: Path, monkeypatch) -> None:
+    cv2.imwrite(str(tmp_path / "office.png"), np.full((60, 80, 3), 7, np.uint8))
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(ValueError, match="image: cannot read"):
+        Replace(image=tmp_path / "notes.png")  # the header says it is no image
+    decoded = []
+    real_imread = cv2.imread
+    monkeypatch.setattr(cv2, "imread", lambda *a, **k: decoded.append(a[0]) or real_imread(*a, **k))
+    schema = Replace(image=tmp_path / "office.png")
+    assert decoded == []  # validating (a config load, a reload, doctor) decodes nothing
+    runtime = schema.prepare()
+    assert decoded == [str(tmp_path / "office.png")]
+    assert runtime.background((8, 6), 0)[0, 0].tolist() == [7, 7, 7]
 
 
 def test_hair_tint_recolours_hair_only() -> None:
@@ -81,7 +102,7 @@ def test_hair_tint_recolours_hair_only() -> None:
     image[:, ::3] += 30  # texture
     hair = np.zeros((40, 40), np.uint8)
     hair[:20] = 255
-    out = HairTint(colour=(220, 30, 30), strength=100).apply(image, {"hair": hair}, 0)  # '#1E1EDC'-ish → red in BGR
+    out = HairTint(colour=(220, 30, 30), strength=100).prepare().apply(image, {"hair": hair}, 0)  # '#1E1EDC'-ish → red in BGR
     hsv_in = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
     hsv_out = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)
     assert np.array_equal(out[20:], image[20:])
@@ -99,11 +120,12 @@ def test_chain_order_matters_and_toggles() -> None:
     b = red_then_grey.apply(image, {"person": alpha}, 0)
     assert a[0, 0].tolist() == [0, 0, 255]  # the red wall was put in after greying
     assert len(set(b[0, 0].tolist())) == 1  # the red wall was greyed
-    assert grey_then_red.toggle("wall") is False
+    grey_then_red.enabled = grey_then_red.toggled("wall")
+    assert grey_then_red.enabled == {"grey": True, "wall": False}
     assert grey_then_red.needs == {"person"}
     assert grey_then_red.apply(image, {"person": alpha}, 0)[0, 1].tolist() == [100, 100, 100]
-    with pytest.raises(KeyError, match="no effect named 'sparkle' in the chain; effects: grey, wall"):
-        grey_then_red.toggle("sparkle")
+    with pytest.raises(CommandError, match="unknown effect 'sparkle'; effects: grey, wall"):
+        grey_then_red.toggled("sparkle")
 
 
 def test_mirror_flips_the_image_and_the_masks_after_it() -> None:
@@ -121,7 +143,7 @@ def test_on_a_real_photo_blur_keeps_person_and_changes_wall(sergey: np.ndarray) 
     with Segmenter(model("selfie_square"), SegmenterOptions(at_model_size=False)) as segmenter:
         person = segmenter.segment(sergey).masks["person"]
     alpha = cv2.convertScaleAbs(person, alpha=255.0)
-    out = Blur(strength=70).apply(sergey, {"person": alpha}, 0)
+    out = Blur(strength=70).prepare().apply(sergey, {"person": alpha}, 0)
     inside = alpha == 255
     outside = alpha == 0
     assert np.abs(out[inside].astype(int) - sergey[inside]).mean() < 1.0
@@ -134,7 +156,7 @@ def test_on_a_real_photo_hair_tint_moves_hue_in_hair_not_face(sergey: np.ndarray
     with Segmenter(model("hair"), SegmenterOptions()) as segmenter:
         hair = segmenter.segment(sergey).masks["hair"]
     alpha = Refiner(RefineSettings())(hair, sergey)
-    out = HairTint(colour=(40, 200, 40), strength=100).apply(sergey, {"hair": alpha}, 0)  # green
+    out = HairTint(colour=(40, 200, 40), strength=100).prepare().apply(sergey, {"hair": alpha}, 0)  # green
     lab_in, lab_out = (cv2.cvtColor(x, cv2.COLOR_BGR2LAB).astype(int) for x in (sergey, out))
     in_hair = alpha > 200
     face = (slice(250, 400), slice(200, 400))
@@ -147,8 +169,8 @@ def test_light_wrap_tints_the_inner_edge_only() -> None:
     image[:] = (0, 0, 200)  # a red person filling the frame ...
     alpha = np.zeros((240, 320), np.uint8)
     alpha[40:, 100:220] = 255  # ... of which this block is the person
-    plain = Replace(colour=(0, 255, 0)).apply(image, {"person": alpha}, 0)
-    wrapped = Replace(colour=(0, 255, 0), light_wrap=1.0).apply(image, {"person": alpha}, 0)
+    plain = Replace(colour=(0, 255, 0)).prepare().apply(image, {"person": alpha}, 0)
+    wrapped = Replace(colour=(0, 255, 0), light_wrap=1.0).prepare().apply(image, {"person": alpha}, 0)
     inner_edge = (slice(120, 200), slice(101, 104))
     interior = (slice(150, 200), slice(140, 180))
     assert wrapped[inner_edge][..., 1].mean() > plain[inner_edge][..., 1].mean() + 20  # green light spills in

@@ -11,8 +11,8 @@ $BGFX_FAKECAM_DIR: monotonic time, and the share of pure-green pixels (what a
 from __future__ import annotations
 
 import os
-from pathlib import Path
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np

@@ -1,7 +1,10 @@
-"""The command layer shared by hotkeys, `bgfx ctl` and SIGHUP: text → `Command`.
+"""The one command table: every verb, whether it takes an argument, its help line and its handler.
 
-Threads that receive commands only parse and enqueue them; the live loop
-applies them between frames, so no state is touched from two threads.
+Hotkeys, `bgfx ctl` (the control socket), SIGHUP, the config watch and any
+future front end speak these verbs; `bgfx ctl --help` and the config's hotkey
+validation read the table too. Front-end threads only parse and enqueue (or
+`ask`: parse, enqueue, wait for the answer); the live loop applies commands
+between frames through `CommandHandler`, so no state is touched from two threads.
 """
 
 from __future__ import annotations
@@ -9,9 +12,39 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
-VERBS_WITH_ARGUMENT = ("model", "toggle", "preset")
-VERBS = ("status", "next-model", "previous-model", "next-preset", "pause", "resume", "toggle-pause", "reload")
+from bgfx.errors import CommandError
+
+if TYPE_CHECKING:
+    from bgfx.live.control.handler import CommandHandler
+
+
+@dataclass(frozen=True, slots=True)
+class Verb:
+    """name; argument: what its one argument names (None = takes none); help: one line;
+    handler(handler, argument) → message, run by the live loop (None: answered from the status snapshot)."""
+
+    name: str
+    argument: str | None
+    help: str
+    handler: Callable[[CommandHandler, str | None], str] | None
+
+
+TABLE: tuple[Verb, ...] = (
+    Verb("status", None, "fps in/out, latency, model, preset, effects", None),
+    Verb("model", "NAME", "switch the person model", lambda h, arg: h.switch_model(arg or "")),
+    Verb("next-model", None, "the next model of segmentation.models", lambda h, arg: h.step_model(1)),
+    Verb("previous-model", None, "the previous model of segmentation.models", lambda h, arg: h.step_model(-1)),
+    Verb("toggle", "EFFECT", "turn one effect of the chain on or off", lambda h, arg: h.toggle(arg or "")),
+    Verb("preset", "NAME", "run a named chain (default: the effects list)", lambda h, arg: h.choose_preset(arg or "")),
+    Verb("next-preset", None, "the next preset", lambda h, arg: h.step_preset(1)),
+    Verb("pause", None, "show the privacy card (the camera is released)", lambda h, arg: h.set_paused(True)),
+    Verb("resume", None, "back to the camera", lambda h, arg: h.set_paused(False)),
+    Verb("toggle-pause", None, "pause or resume", lambda h, arg: h.set_paused(None)),
+    Verb("reload", None, "apply the config file again", lambda h, arg: h.reload()),
+)
+VERBS: dict[str, Verb] = {verb.name: verb for verb in TABLE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,24 +56,38 @@ class Command:
         return f"{self.verb} {self.argument}" if self.argument else self.verb
 
 
+def usage() -> str:
+    """One line per verb, for help texts: `toggle EFFECT   turn one effect ...`."""
+    return "\n".join(f"{verb.name + (' ' + verb.argument if verb.argument else ''):18} {verb.help}" for verb in TABLE)
+
+
+def _valid() -> str:
+    return ", ".join(verb.name + (f" {verb.argument}" if verb.argument else "") for verb in TABLE)
+
+
 def parse_command(text: str) -> Command:
-    """'model hair' → Command('model', 'hair'); raises ValueError listing what is valid."""
+    """'model hair' → Command('model', 'hair'); CommandError saying what would work."""
     words = text.split()
-    valid = ", ".join([*VERBS, *(f"{v} NAME" for v in VERBS_WITH_ARGUMENT)])
     if not words:
-        raise ValueError(f"empty command; valid commands: {valid}")
-    verb, rest = words[0], words[1:]
-    if verb in VERBS_WITH_ARGUMENT:
-        if len(rest) != 1:
-            raise ValueError(f"{verb!r} takes one name, got {len(rest)} words; valid commands: {valid}")
-        return Command(verb, rest[0])
-    if verb in VERBS and not rest:
-        return Command(verb)
-    raise ValueError(f"unknown command {text!r}; valid commands: {valid}")
+        raise CommandError(f"empty command; commands: {_valid()}")
+    verb = VERBS.get(words[0])
+    if verb is None:
+        raise CommandError(f"unknown command {_quoted(text)}; commands: {_valid()}")
+    rest = words[1:]
+    if verb.argument is not None and len(rest) != 1:
+        raise CommandError(f"{verb.name} takes one {verb.argument}, got {len(rest)} words: `{verb.name} {verb.argument}`")
+    if verb.argument is None and rest:
+        raise CommandError(f"{verb.name} takes nothing after it, got {_quoted(' '.join(rest))}")
+    return Command(verb.name, rest[0] if rest else None)
+
+
+def _quoted(text: str, limit: int = 100) -> str:
+    """repr of user text, cut to `limit` characters so a huge input never becomes a huge message."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 class Reply:
-    """Where the live loop answers a command, for a sender that waits (`bgfx ctl`)."""
+    """Where the live loop answers a command, for a sender that waits."""
 
     def __init__(self) -> None:
         self._done = threading.Event()
@@ -75,3 +122,30 @@ class CommandQueue:
                 commands.append(self._queue.get_nowait())
             except queue.Empty:
                 return commands
+
+
+class Asker:
+    """`ask(text)`: what a front end that waits for an answer calls (the socket server, a web page).
+
+    Returns {"ok": True, "status": {...}} for `status` (the newest snapshot, at
+    once), else {"ok": bool, "message": str} once the live loop has applied the command.
+    """
+
+    def __init__(self, commands: CommandQueue, snapshot: Callable[[], dict], timeout_s: float = 15.0) -> None:
+        self._commands = commands
+        self._snapshot = snapshot
+        self.timeout_s = timeout_s
+
+    def ask(self, text: str) -> dict:
+        try:
+            command = parse_command(text)
+        except CommandError as e:
+            return {"ok": False, "message": str(e)}
+        if command.verb == "status":
+            return {"ok": True, "status": self._snapshot()}
+        reply = Reply()
+        if not self._commands.put(command, reply):
+            return {"ok": False, "message": "the daemon is busy (command queue full); try again"}
+        if not reply.wait(self.timeout_s):
+            return {"ok": False, "message": f"no answer within {self.timeout_s:.0f} s; the live loop may be stuck"}
+        return {"ok": reply.ok, "message": reply.message}

@@ -1,11 +1,4 @@
-"""inotify watches: readers of the virtual camera (on demand), and edits of the config file.
-
-ReaderWatch: the kernel reports every open and close of the loopback node;
-readers = opens - closes since the watch began (bgfx's own writer opened the
-device before, so it is not counted). While there are none, the daemon keeps
-the camera closed and blocks here, using no CPU.
-
-ConfigWatch: a thread that enqueues `reload` when the config file is written
+"""The config-file watch: a thread that enqueues `reload` when the config file is written
 or replaced (editors save by writing a new file and renaming it over the old,
 so the directory is watched). Like hotkeys and the control socket, it only
 hands a command over; the live loop applies it.
@@ -20,31 +13,8 @@ from pathlib import Path
 from inotify_simple import INotify, flags
 
 from bgfx.live.control.commands import Command, CommandQueue
-from bgfx.errors import SinkError
 
 log = logging.getLogger(__name__)
-
-
-class ReaderWatch:
-    def __init__(self, node: Path) -> None:
-        if not node.exists():
-            raise SinkError(f"on demand: {node} does not exist; set output.device to the v4l2loopback node")
-        self.node = node
-        self._inotify = INotify()
-        self._inotify.add_watch(str(node), flags.OPEN | flags.CLOSE_WRITE | flags.CLOSE_NOWRITE)
-        self.readers = 0
-
-    def poll(self, timeout_s: float) -> int:
-        """Wait up to timeout_s for opens/closes; returns the reader count after them."""
-        for event in self._inotify.read(timeout=int(timeout_s * 1000)):
-            if event.mask & flags.OPEN:
-                self.readers += 1
-            if event.mask & (flags.CLOSE_WRITE | flags.CLOSE_NOWRITE):
-                self.readers = max(0, self.readers - 1)
-        return self.readers
-
-    def close(self) -> None:
-        self._inotify.close()
 
 
 class ConfigWatch:

@@ -1,6 +1,8 @@
 """Global hotkeys with pynput (X11): each key combination enqueues a command for the live loop.
 
-pynput's listener thread only parses nothing and enqueues; the loop applies.
+The bindings were parsed (and checked against the command table) when the
+config was loaded; pynput's listener thread only enqueues the command, and the
+live loop applies it.
 Wayland gives applications no global hotkeys: there `bgfx ctl` bound to a
 desktop shortcut does the same (see the README).
 """
@@ -22,14 +24,14 @@ class Hotkeys:
         self._commands = commands
         self._listener: Any = None
 
-    def start(self) -> bool:
-        """Start listening; False (logged, not raised) where global hotkeys are unavailable."""
+    def start(self) -> None:
+        """Start listening; where global hotkeys are unavailable, say so in the log (never raised)."""
         if not self.bindings:
-            return False
+            return
         if not os.environ.get("DISPLAY"):
             hint = " (Wayland: bind desktop shortcuts to `bgfx ctl ...`)" if os.environ.get("WAYLAND_DISPLAY") else ""
             log.warning("no X display: hotkeys are off%s", hint)
-            return False
+            return
         try:
             from pynput import keyboard
 
@@ -40,9 +42,8 @@ class Hotkeys:
         except Exception as e:  # pynput raises backend-specific errors (Xlib, ValueError on a bad combo)
             log.warning("hotkeys are off: %s", e)
             self._listener = None
-            return False
+            return
         log.info("hotkeys: %s", ", ".join(f"{k} → {v}" for k, v in self.bindings.items()))
-        return True
 
     def _handler(self, text: str):
         command = parse_command(text)

@@ -4,8 +4,8 @@ Wayland gives pynput no global hotkeys, and a headless service has none; a
 desktop shortcut bound to `bgfx ctl ...` works everywhere. The socket lives in
 a 0700 directory, is itself 0600, and a peer whose uid differs from ours
 (SO_PEERCRED) is refused. One line in, one JSON object out. The server thread
-only hands commands to the live loop and waits for its reply; `status` is
-answered from the newest published snapshot.
+only passes each line to `Asker.ask` (the command table's entry point that
+every front end shares) and sends its answer back.
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ import socket
 import struct
 import threading
 from pathlib import Path
-from typing import Callable
 
-from bgfx.live.control.commands import CommandQueue, Reply, parse_command
 from bgfx.errors import BgfxError
+from bgfx.live.control.commands import Asker
 
 log = logging.getLogger(__name__)
 
 _MAX_LINE = 4096
-_REPLY_TIMEOUT_S = 15.0
 
 
 class ControlError(BgfxError):
@@ -38,10 +36,9 @@ def socket_path() -> Path:
 
 
 class ControlServer:
-    def __init__(self, path: Path, commands: CommandQueue, snapshot: Callable[[], dict]) -> None:
+    def __init__(self, path: Path, asker: Asker) -> None:
         self.path = path
-        self._commands = commands
-        self._snapshot = snapshot
+        self._asker = asker
         self._socket: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -110,21 +107,7 @@ class ControlServer:
                 break
             data += chunk
         text = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-        connection.sendall(_encode(self._answer(text)))
-
-    def _answer(self, text: str) -> dict:
-        try:
-            command = parse_command(text)
-        except ValueError as e:
-            return {"ok": False, "message": str(e)}
-        if command.verb == "status":
-            return {"ok": True, "status": self._snapshot()}
-        reply = Reply()
-        if not self._commands.put(command, reply):
-            return {"ok": False, "message": "the daemon is busy (command queue full); try again"}
-        if not reply.wait(_REPLY_TIMEOUT_S):
-            return {"ok": False, "message": f"no answer within {_REPLY_TIMEOUT_S:.0f} s; the live loop may be stuck"}
-        return {"ok": reply.ok, "message": reply.message}
+        connection.sendall(_encode(self._asker.ask(text)))
 
 
 def _encode(payload: dict) -> bytes:

@@ -18,19 +18,29 @@ from bgfx.vision.effects.composite import Workspace, blend_into, light_wrap
 from bgfx.vision.resize import shrink
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Blur:
-    """strength 1..100: Gaussian sigma of strength/100 * 6% of the frame width."""
+    """strength 1..100: Gaussian sigma of strength/100 * 6% of the frame width; light_wrap 0..1."""
 
     needs: ClassVar[frozenset[str]] = frozenset({"person"})
     strength: int = field(default=60, metadata={"range": (1, 100)})
     light_wrap: float = field(default=0.0, metadata={"range": (0.0, 1.0)})
-    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
+
+    def prepare(self) -> BlurRuntime:
+        return BlurRuntime(self)
+
+
+class BlurRuntime:
+    """Blur's per-stream state: the reused blend buffers."""
+
+    def __init__(self, settings: Blur) -> None:
+        self.settings = settings
+        self._workspace = Workspace()
 
     def background(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 blurred background with the person's pixels filled from around them."""
         height, width = image.shape[:2]
-        sigma_full = self.strength / 100.0 * 0.06 * width
+        sigma_full = self.settings.strength / 100.0 * 0.06 * width
         scale = min(0.5, 4.0 / sigma_full)
         small = (max(8, round(width * scale)), max(8, round(height * scale)))
         sigma = sigma_full * small[0] / width
@@ -51,5 +61,8 @@ class Blur:
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         alpha = masks["person"]
         background = self.background(image, alpha)  # a new array: the output is built in it
-        foreground = light_wrap(image, background, alpha, self.light_wrap, self._workspace)
+        foreground = light_wrap(image, background, alpha, self.settings.light_wrap, self._workspace)
         return blend_into(background, foreground, alpha, self._workspace)
+
+    def close(self) -> None:
+        """Nothing held but memory."""

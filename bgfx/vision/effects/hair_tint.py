@@ -13,23 +13,30 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.vision.effects.composite import Workspace, blend_into, parse_colour
+from bgfx.vision.effects.composite import Workspace, blend_into
+from bgfx.vision.imaging import parse_colour
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HairTint:
     """colour: '#RRGGBB' or [R, G, B]; strength 1..100 (% of the way to the target chroma)."""
 
     needs: ClassVar[frozenset[str]] = frozenset({"hair"})
     colour: tuple[int, int, int] = field(default=(160, 60, 200), metadata={"parse": parse_colour})
     strength: int = field(default=70, metadata={"range": (1, 100)})
-    _target_ab: tuple[int, int] = field(default=(128, 128), init=False, repr=False, compare=False)
-    _workspace: Workspace = field(default_factory=Workspace, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        swatch = np.array([[self.colour]], np.uint8)
-        lab = cv2.cvtColor(swatch, cv2.COLOR_BGR2LAB)[0, 0]
-        object.__setattr__(self, "_target_ab", (int(lab[1]), int(lab[2])))
+    def prepare(self) -> HairTintRuntime:
+        return HairTintRuntime(self)
+
+
+class HairTintRuntime:
+    """The target chroma (Lab a, b of the colour), worked out once, and the blend buffers."""
+
+    def __init__(self, settings: HairTint) -> None:
+        self.settings = settings
+        lab = cv2.cvtColor(np.array([[settings.colour]], np.uint8), cv2.COLOR_BGR2LAB)[0, 0]
+        self.target_ab = (int(lab[1]), int(lab[2]))
+        self._workspace = Workspace()
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         hair = masks["hair"]
@@ -39,9 +46,12 @@ class HairTint:
             return out
         region = (slice(y, y + h), slice(x, x + w))
         lab = cv2.cvtColor(image[region], cv2.COLOR_BGR2LAB)
-        lab[..., 1] = self._target_ab[0]
-        lab[..., 2] = self._target_ab[1]
+        lab[..., 1] = self.target_ab[0]
+        lab[..., 2] = self.target_ab[1]
         tinted = cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
-        weight = cv2.convertScaleAbs(hair[region], alpha=self.strength / 100.0)
+        weight = cv2.convertScaleAbs(hair[region], alpha=self.settings.strength / 100.0)
         blend_into(out[region], tinted, weight, self._workspace)
         return out
+
+    def close(self) -> None:
+        """Nothing held but memory."""

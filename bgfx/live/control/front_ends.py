@@ -1,0 +1,64 @@
+"""The threads that hand commands to the live loop: the control socket, hotkeys and the config-file watch.
+
+They start once the daemon streams, follow a reload (new hotkeys, the watch
+turned on or off) and stop with the daemon. None of them touches the live
+state: they enqueue, and the loop applies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bgfx.live.control.commands import Asker, CommandQueue
+from bgfx.live.control.config_watch import ConfigWatch
+from bgfx.live.control.hotkeys import Hotkeys
+from bgfx.live.control.socket_server import ControlServer, socket_path
+from bgfx.live.settings import Config
+
+
+class FrontEnds:
+    """config_path: the file to watch for saves (None: the shipped default, which is never watched)."""
+
+    def __init__(self, commands: CommandQueue, asker: Asker, config_path: Path | None) -> None:
+        self._commands = commands
+        self._config_path = config_path
+        self.control = ControlServer(socket_path(), asker)
+        self._hotkeys: Hotkeys | None = None
+        self._watch: ConfigWatch | None = None
+
+    def start_control(self) -> None:
+        """The socket first: ControlError (another daemon answers there) before anything else opens."""
+        self.control.start()
+
+    def start(self, config: Config) -> None:
+        self._set_hotkeys(config.hotkeys)
+        self._set_watch(config.live.watch_config)
+
+    def adopt(self, old: Config, new: Config) -> None:
+        """Follow a reload: restart the hotkeys if their bindings changed, start or stop the watch."""
+        if new.hotkeys != old.hotkeys:
+            self._set_hotkeys(new.hotkeys)
+        self._set_watch(new.live.watch_config)
+
+    def _set_hotkeys(self, bindings: dict[str, str]) -> None:
+        if self._hotkeys is not None:
+            self._hotkeys.stop()
+        self._hotkeys = Hotkeys(bindings, self._commands)
+        self._hotkeys.start()
+
+    def _set_watch(self, wanted: bool) -> None:
+        wanted = wanted and self._config_path is not None
+        if wanted and self._watch is None:
+            assert self._config_path is not None
+            self._watch = ConfigWatch(self._config_path, self._commands)
+            self._watch.start()
+        elif not wanted and self._watch is not None:
+            self._watch.stop()
+            self._watch = None
+
+    def stop(self) -> None:
+        if self._hotkeys is not None:
+            self._hotkeys.stop()
+        if self._watch is not None:
+            self._watch.stop()
+        self.control.stop()

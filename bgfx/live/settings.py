@@ -1,0 +1,91 @@
+"""The daemon's settings: what `bgfx run` reads from the config file, as frozen dataclasses.
+
+Each section's fields are its schema (field metadata: `range` = (lo, hi),
+`choices` = allowed values, `parse` = converter of the raw value); `bgfx.config`
+validates YAML against them. `Config` gathers every section, the vision wing's
+among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bgfx.live.sinks import SINKS
+from bgfx.vision.effects import ChainItem
+from bgfx.vision.imaging import parse_colour
+from bgfx.vision.pipeline import SegmentationSettings
+from bgfx.vision.refine import RefineSettings
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """device: /dev/videoN, a camera index, or a video file (paced at its own rate, looped)."""
+
+    device: str = "/dev/video0"
+    width: int = field(default=1280, metadata={"range": (16, 7680)})
+    height: int = field(default=720, metadata={"range": (16, 4320)})
+    fps: float = field(default=30.0, metadata={"range": (1.0, 240.0)})
+    fourcc: str = "MJPG"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """sink: a registered sink kind (`bgfx.live.sinks.SINKS`); device: e.g. /dev/video10 (None = the first
+    loopback device); backend: a pyvirtualcam backend name; path: the file sink's output; fps: None = the capture's."""
+
+    sink: str = field(default="virtualcam", metadata={"choices": tuple(SINKS)})
+    device: str | None = None
+    backend: str | None = None
+    path: Path | None = None
+    fps: float | None = field(default=None, metadata={"range": (1.0, 240.0)})
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """max_mask_age_ms: reuse the newest mask up to this age, then `stale` (passthrough or card);
+    on_demand: keep the camera closed until an app reads the output; release_after_s: idle delay;
+    watch_config: apply the config file when it is saved (as `bgfx ctl reload` does);
+    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame)."""
+
+    max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
+    stale: Literal["passthrough", "card"] = "passthrough"
+    on_demand: bool = False
+    release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
+    watch_config: bool = True
+    opencv_threads: int = field(default=1, metadata={"range": (0, 64)})
+
+
+@dataclass(frozen=True, slots=True)
+class PauseSettings:
+    """What a paused (or camera-lost) stream shows: the blurred last frame, an image, or a colour (BGR)."""
+
+    show: Literal["blur", "image", "colour"] = "blur"
+    image: Path | None = None
+    colour: tuple[int, int, int] = field(default=(40, 40, 40), metadata={"parse": parse_colour})
+    release_camera: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A whole validated config file; `source` names the file (for messages)."""
+
+    source: str
+    segmentation: SegmentationSettings
+    refine: RefineSettings
+    effects: tuple[ChainItem, ...]
+    presets: dict[str, tuple[ChainItem, ...]]
+    capture: CaptureSettings
+    output: OutputSettings
+    live: LiveSettings
+    pause: PauseSettings
+    hotkeys: dict[str, str]
+
+    def chain(self, preset: str) -> tuple[ChainItem, ...]:
+        """The effects of a preset by name (`default` is the `effects` list)."""
+        return self.effects if preset == "default" else self.presets[preset]
+
+    @property
+    def preset_names(self) -> tuple[str, ...]:
+        return ("default", *self.presets)
