@@ -201,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bgfx", description="Background effects for a Linux virtual camera.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (debug)")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_file_commands, _model_commands, _live_commands, _setup_commands):
+        add(sub)
+    return parser
 
+
+def _file_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("segment", help="segment still images (IMAGE mode) into mask PNGs")
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--model", default="selfie_landscape", help="catalog name or .tflite path")
@@ -224,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_process)
 
+
+def _model_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, download, import or benchmark models")
     msub = p.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="models by name, present or missing, and where")
@@ -249,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bench)
 
+
+def _live_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="the live daemon: camera → effects → virtual camera")
     p.add_argument("--config", type=Path, help="default: ~/.config/bgfx/config.yaml, else the shipped default")
     p.add_argument("--input", help="camera (/dev/videoN or index) or a video file, looped (overrides capture.device)")
@@ -274,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="virtual camera device")
     p.set_defaults(func=cmd_doctor)
 
+
+def _setup_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("service", help="the systemd user unit")
     ssub = p.add_subparsers(dest="service_command", required=True)
     ssub.add_parser("install", help="write the unit with this bgfx's path, reload and enable it")
@@ -287,7 +298,6 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--path", type=Path, help="default: ~/.config/bgfx/config.yaml")
     init.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_config)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

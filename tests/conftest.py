@@ -61,3 +61,34 @@ def model(name: str):
 
     entry = load_catalog().get(name)
     return LocatedModel(name=name, path=MODELS / entry.file, entry=entry)
+
+
+@pytest.fixture()
+def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A machine as sysfs shows it with no v4l2loopback module and no camera, whatever this one has;
+    tests add `module/` (the loaded module) and `v4l/videoN` (devices) under the returned folder."""
+    from bgfx.live.sinks import virtualcam
+
+    root = tmp_path / "sys"
+    (root / "v4l").mkdir(parents=True)
+    monkeypatch.setattr(virtualcam, "SYS_V4L", root / "v4l")
+    monkeypatch.setattr(virtualcam, "MODULE", root / "module")
+    return root
+
+
+@pytest.fixture()
+def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """BGFX_MODEL_PATH as a folder holding only the named catalog models (links to the shared files)."""
+
+    def make(*names: str) -> Path:
+        from bgfx.vision.models import load_catalog
+
+        folder = tmp_path / "models"
+        folder.mkdir(exist_ok=True)
+        for name in names:
+            entry = load_catalog().get(name)
+            (folder / entry.file).symlink_to(MODELS / entry.file)
+        monkeypatch.setenv("BGFX_MODEL_PATH", str(folder))
+        return folder
+
+    return make

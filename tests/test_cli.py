@@ -92,9 +92,11 @@ def test_bad_input_is_one_clear_line_and_a_status(tmp_path: Path, args: list[str
     assert re.search(message, result.stderr), result.stderr
 
 
-def test_models_list_shows_presence_and_where() -> None:
+def test_models_list_shows_presence_and_where(model_dir) -> None:
+    folder = model_dir("selfie_landscape", "hair")
     out = bgfx("models", "list").stdout
-    assert f"selfie_landscape   present   144x256  selfie\n{'':37}{MODELS / 'selfie_segmenter_landscape.tflite'}" in out
+    assert f"selfie_landscape   present   144x256  selfie\n{'':37}{folder / 'selfie_segmenter_landscape.tflite'}" in out
+    assert "deeplab_v3         missing" in out
     assert "selfie_multiclass  missing" in out and "(bgfx models pull selfie_multiclass)" in out
 
 
@@ -129,7 +131,8 @@ def test_hair_iou_on_the_evaluation_set_matches_the_model(tmp_path: Path) -> Non
     assert mean_iou > 0.81
 
 
-def test_models_bench_prints_a_row_per_present_model() -> None:
+def test_models_bench_prints_a_row_per_present_model(model_dir) -> None:
+    model_dir("selfie_landscape", "selfie_square", "hair", "deeplab_v3")
     out = bgfx("models", "bench", "--image", SERGEY, "--video", VIDEO, "--frames", "3").stdout
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["model", "input", "IMAGE"]

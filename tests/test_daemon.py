@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT, VIDEO
@@ -29,12 +30,13 @@ segmentation:
 hotkeys: {hotkeys}
 live: {live}
 output: {output}
+pause: {pause}
 """
 
 
-def write_config(tmp_path: Path, hotkeys: str = "{}", live: str = "{}", output: str = "{}") -> Path:
+def write_config(tmp_path: Path, hotkeys: str = "{}", live: str = "{}", output: str = "{}", pause: str = "{}") -> Path:
     path = tmp_path / "bgfx.yaml"
-    path.write_text(GREEN_WALL.format(hotkeys=hotkeys, live=live, output=output))
+    path.write_text(GREEN_WALL.format(hotkeys=hotkeys, live=live, output=output, pause=pause))
     return path
 
 
@@ -78,7 +80,8 @@ def test_output_rate_equals_input_and_effects_apply(start, tmp_path: Path) -> No
     assert daemon.stop() == 0
 
 
-def test_ctl_toggle_model_and_pause_change_the_output(start) -> None:
+def test_ctl_toggle_model_and_pause_change_the_output(start, model_dir) -> None:
+    model_dir("selfie_landscape", "deeplab_v3", "hair")
     daemon = start()
     daemon.wait_frames(20)
     before = daemon.green_share(20)
@@ -91,7 +94,7 @@ def test_ctl_toggle_model_and_pause_change_the_output(start) -> None:
 
     bad = daemon.ctl("model", "hair")
     assert bad.returncode == 1 and "cannot give person" in bad.stderr
-    missing = daemon.ctl("model", "selfie_multiclass")  # not on this machine: no download inside the live loop
+    missing = daemon.ctl("model", "selfie_multiclass")  # not in its model folder: no download inside the live loop
     assert missing.returncode == 1 and "bgfx models pull selfie_multiclass" in missing.stderr
     assert daemon.status()["model"] == "deeplab_v3"  # the failed switch left the working model
 
@@ -201,6 +204,56 @@ def test_on_demand_opens_the_camera_only_while_the_node_is_held(start, tmp_path:
     assert daemon.stop() == 0
 
 
+def test_on_demand_watches_the_node_the_sink_opened_not_a_default(start, tmp_path: Path) -> None:
+    node = tmp_path / "video42"  # what the virtual camera backend picked: not /dev/video10
+    node.write_bytes(b"")
+    config = write_config(tmp_path, live="{on_demand: true, release_after_s: 1}")  # output.device: null
+    daemon = start(config=config, env={"BGFX_FAKECAM_NODE": str(node)})
+    daemon.wait_for("idle", lambda: _state(daemon) == "idle")
+    assert daemon.frames() == []
+    with open(node, "rb"):
+        daemon.wait_frames(10)
+        assert daemon.status()["readers"] == 1
+    daemon.wait_for("the camera to be released", lambda: daemon.status()["camera"] == "closed", timeout=20)
+    assert f"watching {node} for readers" in daemon.log()
+    assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize(("stale", "green"), [("passthrough", (0.0, 0.0)), ("card", (0.99, 1.0))])
+def test_each_stale_policy_when_masks_are_too_old(start, tmp_path: Path, stale: str, green: tuple) -> None:
+    # max_mask_age_ms 0: every live mask (at least a frame behind) is too old
+    config = write_config(tmp_path, live=f"{{max_mask_age_ms: 0, stale: {stale}}}", pause="{show: colour, colour: '#00FF00'}")
+    daemon = start(config=config)
+    daemon.wait_frames(10)
+    share = daemon.green_share(15)
+    assert green[0] <= share <= green[1], share  # the camera as is, or the (green) card; never the chain
+    assert daemon.stop() == 0
+
+
+def test_reload_applies_live_and_pause_keys_and_names_what_waits_for_a_restart(start, tmp_path: Path) -> None:
+    blue, red = tmp_path / "blue.png", tmp_path / "red.png"
+    cv2.imwrite(str(blue), np.full((20, 20, 3), (255, 0, 0), np.uint8))
+    cv2.imwrite(str(red), np.full((20, 20, 3), (0, 0, 255), np.uint8))
+    config = write_config(tmp_path, live="{max_mask_age_ms: 0, stale: passthrough}", pause=f"{{show: image, image: {blue}}}")
+    daemon = start(config=config)
+    daemon.wait_frames(10)
+    assert daemon.green_share(10) == 0.0  # stale masks: the camera as is
+    assert daemon.ctl("pause").returncode == 0
+    daemon.wait_frames(8)
+    assert tuple(cv2.imread(str(daemon.camera_dir / "latest.png"))[5, 5]) == (255, 0, 0)
+    config.write_text(config.read_text().replace("stale: passthrough", "stale: card").replace(str(blue), str(red))
+                      .replace("output: {}", "output: {fps: 12}"))
+    assert daemon.ctl("reload").returncode == 0
+    daemon.wait_frames(8)
+    assert tuple(cv2.imread(str(daemon.camera_dir / "latest.png"))[5, 5]) == (0, 0, 255)  # the new pause image
+    assert daemon.ctl("resume").returncode == 0
+    daemon.wait_frames(8)
+    resumed = cv2.imread(str(daemon.camera_dir / "latest.png"))
+    assert ((resumed[..., 2] == 255) & (resumed[..., 1] == 0)).mean() > 0.99  # live.stale: card (the red image) now
+    assert "output.fps: None → 12.0 applies on restart only" in daemon.log()
+    assert daemon.stop() == 0
+
+
 def _state(daemon: RunningDaemon) -> str | None:
     result = daemon.ctl("status", "--json")
     return None if result.returncode else json.loads(result.stdout)["state"]
@@ -216,8 +269,8 @@ def test_sigterm_ends_it_cleanly(start) -> None:
 
 def test_without_v4l2loopback_run_says_how_to_load_it(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bgfx", "run", "--input", str(VIDEO)], cwd=ROOT, capture_output=True, text=True,
-        timeout=120,
+        [sys.executable, "-m", "bgfx", "run", "--input", str(VIDEO), "--device", str(tmp_path / "video99")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 69
     assert "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=bgfx" in result.stderr

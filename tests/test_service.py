@@ -92,14 +92,31 @@ def test_service_install_writes_a_unit_systemd_accepts(tmp_path: Path) -> None:
     assert f"removed {unit}" in removed.stdout and not unit.exists()
 
 
-def test_doctor_on_this_machine_reports_no_loopback_and_no_camera(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "bgfx", "doctor"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
-    assert "[FAIL] v4l2loopback: the kernel module is not loaded" in result.stdout
-    assert "fix: sudo modprobe v4l2loopback devices=1 exclusive_caps=1" in result.stdout
-    assert "[FAIL] camera: no camera found" in result.stdout
-    assert "fix: plug a webcam in, or set capture.device to a video file" in result.stdout
-    assert "[  ok] model selfie_landscape" in result.stdout
+def test_doctor_without_loopback_or_camera_says_how_to_fix_both(bare_machine: Path) -> None:
+    from bgfx.doctor import report, run_checks
+
+    checks = run_checks(None, {})
+    text = report(checks)
+    assert "[FAIL] v4l2loopback: the kernel module is not loaded" in text
+    assert "fix: sudo modprobe v4l2loopback devices=1 exclusive_caps=1" in text
+    assert "[FAIL] camera: no camera found" in text
+    assert "fix: plug a webcam in, or set capture.device to a video file" in text
+    assert "[  ok] model selfie_landscape" in text
+
+
+def test_doctor_with_a_loopback_device_and_a_camera_checks_both(bare_machine: Path) -> None:
+    from bgfx.doctor import report, run_checks
+
+    (bare_machine / "module" / "parameters").mkdir(parents=True)
+    (bare_machine / "module" / "parameters" / "exclusive_caps").write_text("N\n")
+    for name, driver in (("video0", "uvcvideo"), ("video10", "v4l2loopback")):
+        (bare_machine / "drivers" / driver).mkdir(parents=True)
+        (bare_machine / "v4l" / name / "device").mkdir(parents=True)
+        (bare_machine / "v4l" / name / "device" / "driver").symlink_to(bare_machine / "drivers" / driver)
+    text = report(run_checks(None, {"output": {"device": "/nonexistent/video10"}}))
+    assert "[warn] v4l2loopback: loaded without exclusive_caps (N)" in text
+    assert "[FAIL] loopback device: none found (/nonexistent/video10)" in text
+    assert "[  ok] camera: /dev/video0" in text and "/dev/video10" not in text.split("camera:")[1]
 
 
 def test_doctor_with_a_backend_and_the_video_as_camera_is_fine(tmp_path: Path) -> None:

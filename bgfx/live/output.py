@@ -33,14 +33,16 @@ class Output:
         self.readers_seen: int | None = None
         self._stats = stats
         self._notifier = notifier
-        self._next_send = 0.0
+        self._next_send: float | None = None
 
     def send(self, image: np.ndarray, frame: Frame | None) -> bool:
         """Send (H, W, 3) uint8 BGR `image`, made from `frame` (None for a card); False when dropped or failed."""
         now = time.monotonic()
-        if self.paced and now < self._next_send:
+        if self.paced and self._next_send is not None and now < self._next_send:
             return False
-        self._next_send = max(self._next_send + 1.0 / self.fps, now)
+        # The next slot one period on; after a stall, from now (no burst to catch up).
+        period = 1.0 / self.fps
+        self._next_send = now + period if self._next_send is None else max(self._next_send + period, now)
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         try:

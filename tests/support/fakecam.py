@@ -5,7 +5,9 @@ daemon opens `pyvirtualcam.Camera(..., backend="fakecam")` exactly as it opens
 the real device. Each frame appends a line to `frames.log` in
 $BGFX_FAKECAM_DIR: monotonic time, and the share of pure-green pixels (what a
 `replace` with colour #00FF00 leaves); every 5th frame is also saved as
-`latest.png` (atomically), for tests in another process to read.
+`latest.png` (atomically), for tests in another process to read. With no
+device asked for, it "opens" $BGFX_FAKECAM_NODE when set, as v4l2loopback picks
+the first free device.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pyvirtualcam
 class FakeCam:
     def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw: object) -> None:
         self.width, self.height = width, height
-        self._device = device or "/dev/video-fake"
+        self._device = device or os.environ.get("BGFX_FAKECAM_NODE") or "/dev/video-fake"
         self.directory = Path(os.environ["BGFX_FAKECAM_DIR"])
         self.directory.mkdir(parents=True, exist_ok=True)
         self._log = open(self.directory / "frames.log", "a", buffering=1)

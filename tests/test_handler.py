@@ -1,0 +1,138 @@
+"""The command handler on real pipelines: presets, model cycling, reload, and nothing that stops the loop."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bgfx import config
+from bgfx.errors import ConfigError
+from bgfx.live.control.commands import Command, CommandQueue, Reply
+from bgfx.live.control.handler import CommandHandler
+from bgfx.live.settings import Config
+from bgfx.vision.effects import ChainItem
+from bgfx.vision.pipeline import Pipeline
+
+PRESETS = """
+segmentation: {models: [selfie_landscape, selfie_square, deeplab_v3]}
+effects: [{type: blur}]
+presets:
+  wall: [{type: replace, colour: "#00FF00"}]
+  grey: [{type: desaturate}, {type: blur, strength: 20}]
+hotkeys: {}
+"""
+
+
+def build(cfg: Config, items: tuple[ChainItem, ...]) -> Pipeline:
+    return Pipeline(items, cfg.segmentation, cfg.refine)
+
+
+@pytest.fixture()
+def handler(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text(PRESETS)
+    adopted: list[tuple[Config, Config]] = []
+    cfg = config.load(path)
+    made = CommandHandler(cfg, build(cfg, cfg.effects), CommandQueue(), load=lambda: config.load(path), build=build,
+                          adopt=lambda old, new: adopted.append((old, new)))
+    made.file, made.adopted = path, adopted
+    yield made
+    made.close()
+
+
+def run(handler: CommandHandler, text: str) -> tuple[bool, str]:
+    verb, _, argument = text.partition(" ")
+    return handler.apply(Command(verb, argument or None))
+
+
+def test_presets_by_name_and_in_turn(handler: CommandHandler) -> None:
+    assert run(handler, "preset wall") == (True, "preset wall")
+    assert handler.pipeline.chain.names == ("replace",) and handler.preset == "wall"
+    ok, message = run(handler, "preset beach")
+    assert not ok and message == "unknown preset 'beach'; presets: default, wall, grey"
+    assert handler.preset == "wall"
+    assert [run(handler, "next-preset")[1] for _ in range(3)] == ["preset grey", "preset default", "preset wall"]
+    assert handler.pipeline.chain.names == ("replace",)
+
+
+def test_models_in_turn_both_ways(handler: CommandHandler) -> None:
+    assert run(handler, "previous-model") == (True, "model deeplab_v3")  # from the first back to the last
+    assert run(handler, "next-model") == (True, "model selfie_landscape")
+    assert run(handler, "next-model") == (True, "model selfie_square")
+    assert handler.pipeline.person_model == "selfie_square" and set(handler.pipeline.segmenters) == {"selfie_square"}
+    ok, message = run(handler, "model hair")
+    assert not ok and "cannot give person" in message and handler.pipeline.person_model == "selfie_square"
+
+
+def test_an_empty_model_cycle_is_an_answer_not_a_crash(handler: CommandHandler) -> None:
+    handler.config = dataclasses.replace(handler.config, segmentation=dataclasses.replace(handler.config.segmentation, models=()))
+    assert run(handler, "next-model") == (False, "no models to cycle through; list some in the config")
+
+
+def test_pause_toggle_and_effects(handler: CommandHandler) -> None:
+    assert run(handler, "toggle-pause") == (True, "paused") and handler.paused
+    assert run(handler, "pause") == (True, "paused") and run(handler, "resume") == (True, "resumed")
+    assert run(handler, "toggle blur") == (True, "blur off")
+    assert run(handler, "toggle blurr") == (False, "unknown effect 'blurr'; effects: blur")
+
+
+def test_reload_applies_a_good_file_keeps_the_preset_and_reports_a_bad_one(handler: CommandHandler) -> None:
+    run(handler, "preset grey")
+    old_pipeline, old_config = handler.pipeline, handler.config
+    handler.file.write_text(PRESETS.replace("strength: 20", "strength: 90") + "output: {fps: 12}\n")
+    ok, message = run(handler, "reload")
+    assert ok and message == f"reloaded {handler.file}"
+    assert handler.preset == "grey" and handler.pipeline is not old_pipeline and old_pipeline.segmenters == {}
+    assert handler.pipeline.chain.items[1].effect.strength == 90
+    assert handler.config.output == old_config.output  # the sink stays as opened; the daemon logs the key
+    assert handler.adopted[0][0] is old_config and handler.adopted[0][1].output.fps == 12
+
+    handler.file.write_text("effects: [{type: blur, strength: 0}]\n")
+    ok, message = run(handler, "reload")
+    assert not ok and "effects[0].strength: must be 1..100, got 0" in message
+    assert handler.pipeline.chain.items[1].effect.strength == 90 and len(handler.adopted) == 1
+
+
+def test_a_preset_gone_after_reload_falls_back_to_the_default(handler: CommandHandler) -> None:
+    run(handler, "preset wall")
+    handler.file.write_text("effects: [{type: desaturate}]\nhotkeys: {}\n")
+    assert run(handler, "reload")[0]
+    assert handler.preset == "default" and handler.pipeline.chain.names == ("desaturate",)
+
+
+def test_reloads_queued_back_to_back_read_the_file_once_and_all_are_answered(handler: CommandHandler) -> None:
+    loads = []
+    real_load = handler._load
+    handler._load = lambda: loads.append(1) or real_load()
+    queue = handler._commands
+    replies = [Reply() for _ in range(4)]
+    for reply in replies[:3]:
+        queue.put(Command("reload"), reply)
+    queue.put(Command("toggle", "blur"), replies[3])
+    assert handler.apply_pending() == 4
+    assert len(loads) == 1
+    assert [r.message for r in replies] == [f"reloaded {handler.file}"] * 3 + ["blur off"]
+
+
+def test_a_bug_in_a_command_is_answered_and_the_state_kept(handler: CommandHandler) -> None:
+    def broken() -> Config:
+        raise RuntimeError("boom")
+
+    handler._load = broken
+    pipeline = handler.pipeline
+    ok, message = run(handler, "reload")
+    assert not ok and message == "reload failed (RuntimeError: boom); the running state is kept"
+    assert handler.pipeline is pipeline
+
+
+def test_status_is_not_for_the_loop(handler: CommandHandler) -> None:
+    ok, message = run(handler, "status")
+    assert not ok and "answered by the control socket" in message
+
+
+def test_config_error_is_raised_by_the_loader_not_swallowed(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("effects: 3\n")
+    with pytest.raises(ConfigError, match="effects: must be a list of effects"):
+        config.load(tmp_path / "c.yaml")

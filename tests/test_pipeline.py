@@ -1,0 +1,108 @@
+"""The pipeline's planning and lifecycle on real models: which models run, how often, and what closes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgfx.errors import CommandError, ModelError
+from bgfx.vision.effects import ChainItem
+from bgfx.vision.effects.blur import Blur
+from bgfx.vision.effects.hair_tint import HairTint
+from bgfx.vision.effects.replace import Replace
+from bgfx.vision.frame import Frame
+from bgfx.vision.pipeline import Pipeline, SegmentationSettings
+from bgfx.vision.segmentation import Segmenter
+
+BLUR = ChainItem("blur", True, Blur())
+TINT = ChainItem("tint", True, HairTint())
+
+
+def frames(video_frames: list[np.ndarray], count: int) -> list[Frame]:
+    return [Frame(image, 1 + index * 33) for index, image in enumerate(video_frames[:count])]
+
+
+def test_two_models_run_each_at_its_own_cadence(video_frames: list[np.ndarray]) -> None:
+    with Pipeline((BLUR, TINT), SegmentationSettings(hair_every=3)) as pipeline:
+        assert set(pipeline.segmenters) == {"selfie_landscape", "hair"}
+        seen = []
+        for frame in frames(video_frames, 7):
+            results = pipeline.segment(frame)
+            seen.append((results["selfie_landscape"].timestamp_ms, results["hair"].timestamp_ms))
+            image, masks = pipeline.render(frame, pipeline.masks(frame, results)), pipeline.masks(frame, results)
+            assert set(masks) == {"person", "hair"} and image.shape == frame.image.shape
+    stamps = [1 + i * 33 for i in range(7)]
+    assert [person for person, _ in seen] == stamps  # the person model on every frame
+    assert [hair for _, hair in seen] == [stamps[0]] * 3 + [stamps[3]] * 3 + [stamps[6]]  # hair every 3rd
+
+
+def test_toggling_opens_and_closes_only_the_models_the_enabled_effects_need(
+    video_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+    real_close = Segmenter.close
+    monkeypatch.setattr(Segmenter, "close", lambda self: closed.append(self.name) or real_close(self))
+    with Pipeline((BLUR, TINT), SegmentationSettings()) as pipeline:
+        assert pipeline.toggle("tint") is False
+        assert set(pipeline.segmenters) == {"selfie_landscape"} and pipeline.chain.needs == {"person"}
+        assert closed == ["hair"]  # the hair model no effect needs now is closed at once
+        assert pipeline.toggle("blur") is False
+        assert pipeline.segmenters == {} and pipeline.chain.needs == frozenset()
+        frame = frames(video_frames, 1)[0]
+        assert np.array_equal(pipeline.process(frame)[0], frame.image)  # nothing enabled: the frame as is
+        assert pipeline.toggle("tint") is True and set(pipeline.segmenters) == {"hair"}
+        with pytest.raises(CommandError, match="unknown effect 'sparkle'; effects: blur, tint"):
+            pipeline.toggle("sparkle")
+        assert pipeline.chain.enabled == {"blur": False, "tint": True}
+    assert sorted(closed) == ["hair", "hair", "selfie_landscape"]
+
+
+def test_an_effect_that_starts_disabled_loads_no_model() -> None:
+    with Pipeline((ChainItem("blur", False, Blur()),), SegmentationSettings()) as pipeline:
+        assert pipeline.segmenters == {}
+
+
+def test_a_model_that_gives_hair_serves_both_masks_and_the_plan_says_so() -> None:
+    with Pipeline((), SegmentationSettings()) as pipeline:
+        assert pipeline.plan(frozenset({"person", "hair"}), "selfie_multiclass") == {"selfie_multiclass": {"person", "hair"}}
+        assert pipeline.plan(frozenset({"person", "hair"}), "selfie_landscape") == {
+            "selfie_landscape": {"person"}, "hair": {"hair"}}
+        with pytest.raises(ModelError, match="no model known to bgfx gives a 'sky' mask"):
+            pipeline.plan(frozenset({"sky"}), "selfie_landscape")
+
+
+def test_a_failed_model_switch_keeps_the_running_model(video_frames: list[np.ndarray]) -> None:
+    with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
+        running = pipeline.segmenters["selfie_landscape"]
+        with pytest.raises(ModelError, match="cannot give person"):
+            pipeline.set_model("hair")
+        assert pipeline.person_model == "selfie_landscape" and pipeline.segmenters == {"selfie_landscape": running}
+        pipeline.set_model("selfie_square")
+        assert set(pipeline.segmenters) == {"selfie_square"}
+
+
+def test_mask_age_is_infinite_until_every_needed_model_answered(video_frames: list[np.ndarray]) -> None:
+    first, second = frames(video_frames, 2)
+    with Pipeline((BLUR, TINT), SegmentationSettings()) as pipeline:
+        assert pipeline.mask_age_ms(first, {}) == float("inf")
+        results = pipeline.segment(first)
+        assert pipeline.mask_age_ms(second, results) == second.timestamp_ms - first.timestamp_ms
+
+
+def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
+    clip = tmp_path / "bg.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 24))
+    for value in (10, 200):
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+    writer.release()
+    pipeline = Pipeline((ChainItem("wall", True, Replace(video=clip)),), SegmentationSettings())
+    decoder = pipeline.chain._runtimes[0]._video._capture
+    pipeline.set_chain((BLUR,))
+    assert not decoder.isOpened()  # the replaced chain's video was released
+    pipeline.set_chain((ChainItem("wall", True, Replace(video=clip)),))
+    decoder = pipeline.chain._runtimes[0]._video._capture
+    pipeline.close()
+    assert not decoder.isOpened() and pipeline.segmenters == {}
