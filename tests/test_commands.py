@@ -44,7 +44,10 @@ def test_user_errors_say_what_would_work(text: str, message: str) -> None:
 def test_a_huge_command_is_quoted_short() -> None:
     with pytest.raises(CommandError) as caught:
         parse_command("x" * 100_000)
-    assert len(str(caught.value)) < 600
+    assert f"unknown command '{'x' * 100}…'" in str(caught.value) and len(str(caught.value)) < 600
+    with pytest.raises(CommandError) as caught:
+        parse_command("y" * 100)
+    assert f"unknown command '{'y' * 100}';" in str(caught.value)  # 100 characters are quoted whole
 
 
 def test_help_lists_every_verb_once_with_its_argument() -> None:

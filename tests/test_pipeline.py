@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import time
 from pathlib import Path
 
 import cv2
@@ -15,7 +17,8 @@ from bgfx.vision.effects.hair_tint import HairTint
 from bgfx.vision.effects.replace import Replace
 from bgfx.vision.frame import Frame
 from bgfx.vision.pipeline import Pipeline, SegmentationSettings
-from bgfx.vision.segmentation import Segmenter
+from bgfx.vision.segmentation import RunningMode, Segmenter
+from bgfx.vision.timing import StageClock
 
 BLUR = ChainItem("blur", True, Blur())
 TINT = ChainItem("tint", True, HairTint())
@@ -106,3 +109,64 @@ def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
     decoder = pipeline.chain._runtimes[0]._video._capture
     pipeline.close()
     assert not decoder.isOpened() and pipeline.segmenters == {}
+
+
+def test_a_model_switch_with_no_person_effect_is_checked_before_it_is_accepted() -> None:
+    with Pipeline((TINT,), SegmentationSettings()) as pipeline:
+        with pytest.raises(ModelError, match="model 'hair' gives masks background, hair; it cannot give person"):
+            pipeline.set_model("hair")
+        pipeline.set_model("selfie_square")
+        assert pipeline.person_model == "selfie_square" and set(pipeline.segmenters) == {"hair"}  # nothing more opened
+        assert pipeline.toggle("tint") is False
+        pipeline.set_chain((BLUR,))
+        assert set(pipeline.segmenters) == {"selfie_square"}  # the accepted model serves the next chain
+
+
+def test_a_model_switch_restarts_the_person_mask_smoothing(video_frames: list[np.ndarray]) -> None:
+    with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
+        for frame in frames(video_frames, 3):
+            pipeline.process(frame)
+        assert pipeline._refiners["person"]._state is not None
+        pipeline.set_model("selfie_square")
+        assert pipeline._refiners["person"]._state is None  # no blending of two models' masks
+
+
+@pytest.mark.parametrize("every", [2, 3])
+def test_the_hair_cadence_follows_hair_every(video_frames: list[np.ndarray], every: int) -> None:
+    with Pipeline((TINT,), SegmentationSettings(hair_every=every)) as pipeline:
+        stamps = [pipeline.segment(frame)["hair"].timestamp_ms for frame in frames(video_frames, 6)]
+    assert stamps == [1 + (i - i % every) * 33 for i in range(6)]
+
+
+def test_rendering_applies_the_chain_once_every_mask_is_there(video_frames: list[np.ndarray]) -> None:
+    frame = frames(video_frames, 1)[0]
+    with Pipeline((ChainItem("wall", True, Replace(colour=(0, 255, 0))),), SegmentationSettings()) as pipeline:
+        clock = StageClock()
+        image, masks = pipeline.process(frame, clock)
+        assert set(masks) == {"person"} and masks["person"].shape == frame.image.shape[:2]
+        assert 0.3 < (image == (0, 255, 0)).all(axis=2).mean() < 0.9  # the wall went green, the person stayed
+        assert {"segmentation", "refine", "effect:wall"} <= set(clock.cpu)
+        assert np.array_equal(pipeline.render(frame, {}), frame.image)  # no mask yet: the frame as it is
+    with Pipeline((ChainItem("blur", False, Blur()),), SegmentationSettings()) as idle:
+        assert idle.mask_age_ms(frame, {}) == 0.0  # nothing needed, nothing stale
+
+
+def test_live_stream_results_arrive_and_a_new_model_shows_the_old_mask_until_it_answers(
+    video_frames: list[np.ndarray],
+) -> None:
+    with Pipeline((BLUR,), SegmentationSettings(), mode=RunningMode.LIVE_STREAM) as pipeline:
+        submitted, results = [], {}
+        deadline = time.monotonic() + 10
+        for frame in itertools.cycle(frames(video_frames, 30)):
+            frame = Frame(frame.image, len(submitted) * 33 + 1)
+            submitted.append(frame.timestamp_ms)
+            results = pipeline.segment(frame)
+            if "selfie_landscape" in results or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        first = results["selfie_landscape"]
+        assert first.timestamp_ms in submitted and first.masks["person"].dtype == np.float32
+        pipeline.set_model("selfie_square")
+        handed = pipeline.segment(Frame(video_frames[0], submitted[-1] + 33))
+        assert set(handed) == {"selfie_square"}
+        assert handed["selfie_square"] is first or handed["selfie_square"].timestamp_ms > first.timestamp_ms

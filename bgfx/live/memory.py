@@ -21,14 +21,14 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 
 
-def keep_large_buffers() -> bool:
-    """Tune glibc's malloc for the frame loop; False (and nothing changed) elsewhere than glibc."""
+def keep_large_buffers() -> None:
+    """Tune glibc's malloc for the frame loop; elsewhere than glibc nothing changes (logged at debug level)."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
-        return False
+        log.debug("no glibc mallopt: malloc thresholds left as they are")
+        return
     ok = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX) == 1 and mallopt(_M_TRIM_THRESHOLD, 4 * _MMAP_THRESHOLD_MAX) == 1
     log.debug("malloc thresholds raised: %s", ok)
-    return ok

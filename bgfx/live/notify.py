@@ -1,6 +1,7 @@
 """systemd's notify protocol, spoken directly: one datagram per message to $NOTIFY_SOCKET.
 
-READY=1 once the first frame has reached the sink; STATUS= lines with fps;
+READY=1 once the first frame has reached the sink, or once the daemon idles
+on demand waiting for a reader (started, healthy, just not streaming); STATUS= lines with fps;
 WATCHDOG=1 from the live loop, at half of $WATCHDOG_USEC, so a hung loop is
 restarted. Without $NOTIFY_SOCKET (not under systemd) every call does nothing.
 """

@@ -16,6 +16,7 @@ from bgfx.vision.effects.replace import Replace
 from bgfx.vision.effects.simple import Desaturate, Mirror
 from bgfx.vision.refine import Refiner, RefineSettings
 from bgfx.vision.segmentation import Segmenter, SegmenterOptions
+from bgfx.vision.timing import StageClock
 from tests.conftest import model
 
 
@@ -130,13 +131,18 @@ def test_chain_order_matters_and_toggles() -> None:
 
 def test_mirror_flips_the_image_and_the_masks_after_it() -> None:
     image, alpha = scene()
+    image[:60, :, 0] = 50  # top and bottom differ: a vertical flip would show
     alpha = alpha.copy()
     alpha[:, 60:] = 0
     alpha[30:, 0:20] = 255  # person on the left, image's red block stays where it is
     chain = Chain((ChainItem("mirror", True, Mirror()), ChainItem("wall", True, Replace(colour=(9, 9, 9)))))
     out = chain.apply(image, {"person": alpha}, 0)
     assert out[60, 150].tolist() == image[60, 9].tolist()  # the kept person moved to the right
+    assert out[40, 150].tolist() == image[40, 9].tolist()  # left-right only
     assert out[60, 5].tolist() == [9, 9, 9]
+    plain = Chain((ChainItem("grey", True, Desaturate()), ChainItem("wall", True, Replace(colour=(9, 9, 9)))))
+    kept = plain.apply(image, {"person": alpha}, 0)
+    assert kept[60, 9].tolist() != [9, 9, 9] and kept[60, 150].tolist() == [9, 9, 9]  # no mirror: masks stay
 
 
 def test_on_a_real_photo_blur_keeps_person_and_changes_wall(sergey: np.ndarray) -> None:
@@ -176,3 +182,107 @@ def test_light_wrap_tints_the_inner_edge_only() -> None:
     assert wrapped[inner_edge][..., 1].mean() > plain[inner_edge][..., 1].mean() + 20  # green light spills in
     assert np.array_equal(wrapped[interior], plain[interior])
     assert np.array_equal(wrapped[:, :90], plain[:, :90])  # the background itself is untouched
+
+
+def test_desaturate_strength_moves_the_background_part_way_to_grey() -> None:
+    image, alpha = scene()
+    half = Desaturate(strength=50).prepare().apply(image, {"person": alpha}, 0)
+    full = Desaturate(strength=100).prepare().apply(image, {"person": alpha}, 0)
+    wall = image[0, 1].astype(int)  # (100, 100, 100): already grey, stays
+    assert full[0, 1].tolist() == wall.tolist() == half[0, 1].tolist()
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[:] = (0, 0, 200)
+    none = np.zeros((4, 4), np.uint8)
+    grey_level = int(cv2.cvtColor(red, cv2.COLOR_BGR2GRAY)[0, 0])
+    assert Desaturate(strength=100).prepare().apply(red, {"person": none}, 0)[0, 0].tolist() == [grey_level] * 3
+    halfway = Desaturate(strength=50).prepare().apply(red, {"person": none}, 0)[0, 0].tolist()
+    assert halfway == [round(grey_level / 2), round(grey_level / 2), round((grey_level + 200) / 2)]
+    assert np.array_equal(half[30:, 60:100], image[30:, 60:100])  # the person keeps colour
+
+
+def test_the_chain_times_each_enabled_effect_only_when_asked() -> None:
+    image, alpha = scene()
+    chain = Chain((ChainItem("grey", True, Desaturate()), ChainItem("wall", False, Replace(colour=(1, 2, 3))),
+                   ChainItem("blur", True, Blur())))
+    clock = StageClock()
+    chain.apply(image, {"person": alpha}, 0, clock)
+    assert set(clock.wall) == {"effect:grey", "effect:blur"}  # the disabled wall is skipped, blur still runs
+    assert chain.needs == {"person"} and Chain(()).needs == frozenset()
+    with pytest.raises(CommandError, match="unknown effect 'x'; effects: none"):
+        Chain(()).toggled("x")
+
+
+def test_blur_sigma_follows_strength_and_frame_width() -> None:
+    """A vertical step in the background spreads by sigma = strength/100 * 6% of the width."""
+    image = np.zeros((200, 640, 3), np.uint8)
+    image[:, 320:] = 200
+    nobody = np.zeros((200, 640), np.uint8)
+    for strength in (25, 50):
+        row = Blur(strength=strength).prepare().apply(image, {"person": nobody}, 0)[100, :, 0].astype(float)
+        rise = np.flatnonzero(row > 0.9 * 200)[0] - np.flatnonzero(row > 0.1 * 200)[0]  # 10%..90%: 2.56 sigma
+        sigma = strength / 100 * 0.06 * 640
+        assert abs(rise / 2.56 - sigma) < 0.25 * sigma, (strength, rise / 2.56, sigma)
+
+
+def test_blur_keeps_a_plain_background_exact_right_up_to_the_person() -> None:
+    for wall in ((0, 0, 0), (40, 90, 250)):
+        image = np.zeros((240, 320, 3), np.uint8)
+        image[:] = wall
+        image[20:, 60:260] = (255, 255, 255)  # a big white person: little background to average
+        alpha = np.zeros((240, 320), np.uint8)
+        alpha[20:, 60:260] = 255
+        out = Blur(strength=80).prepare().apply(image, {"person": alpha}, 0)
+        background = np.ones((240, 320), bool)
+        background[16:, 56:264] = False  # 4 px of edge band left out
+        assert np.abs(out[background].astype(int) - wall).max() <= 1, wall  # no halo, no dark ring, nothing lifted
+
+
+def test_light_wrap_scales_with_its_amount_and_is_free_when_off() -> None:
+    from bgfx.vision.effects.composite import Workspace, light_wrap
+
+    foreground = np.zeros((240, 320, 3), np.uint8)
+    background = np.full((240, 320, 3), 250, np.uint8)
+    alpha = np.zeros((240, 320), np.uint8)
+    alpha[40:, 100:220] = 255
+    assert light_wrap(foreground, background, alpha, 0.0, Workspace()) is foreground
+    band = (slice(120, 200), slice(101, 107))  # just inside the edge, where the glow is not yet saturated
+    quarter = light_wrap(foreground, background, alpha, 0.25, Workspace())[band].mean()
+    full = light_wrap(foreground, background, alpha, 1.0, Workspace())[band].mean()
+    assert 40 < quarter and full > 1.5 * quarter and full < 250
+    inside = light_wrap(foreground, background, alpha, 1.0, Workspace())
+    assert inside[150:200, 140:180].max() == 0 and inside[:, :90].max() == 0  # only the inner edge glows
+
+
+def test_hair_tint_stays_in_the_hair_box_and_strength_scales_it() -> None:
+    image = np.full((60, 80, 3), (60, 70, 80), np.uint8)
+    hair = np.zeros((60, 80), np.uint8)
+    hair[10:20, 15:30] = 255
+    full = HairTint(colour=(220, 30, 30), strength=100).prepare().apply(image, {"hair": hair}, 0)
+    half = HairTint(colour=(220, 30, 30), strength=50).prepare().apply(image, {"hair": hair}, 0)
+    outside = hair == 0
+    assert np.array_equal(full[outside], image[outside]) and np.array_equal(half[outside], image[outside])
+    shift_full = np.abs(full[hair > 0].astype(int) - image[hair > 0]).mean()
+    shift_half = np.abs(half[hair > 0].astype(int) - image[hair > 0]).mean()
+    assert shift_full > 20 and abs(shift_half - shift_full / 2) < 3
+    nothing = np.zeros((60, 80), np.uint8)
+    assert np.array_equal(HairTint().prepare().apply(image, {"hair": nothing}, 0), image)
+    one_row = np.zeros((60, 80), np.uint8)
+    one_row[30, 10:40] = 255  # a hair mask one pixel high is still tinted
+    assert not np.array_equal(HairTint().prepare().apply(image, {"hair": one_row}, 0)[30, 10:40], image[30, 10:40])
+
+
+def test_replace_letterboxes_an_image_in_black_and_a_stalled_video_skips_ahead(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "tall.png"), np.full((80, 20, 3), 200, np.uint8))
+    boxed = Replace(image=tmp_path / "tall.png", fit="contain").prepare().background((160, 80), 0)
+    assert boxed[:, :60].max() == 0 and boxed[:, 100:].max() == 0 and boxed[:, 70:90].min() == 200
+    clip = tmp_path / "bg.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 24))
+    for value in (120, 250):
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+    writer.release()
+    video = Replace(video=clip).prepare()
+    assert abs(int(video.background((32, 24), 1000).mean()) - 120) < 10
+    assert abs(int(video.background((32, 24), 1250).mean()) - 120) < 10  # frame 2: looped back to the first
+    # a 4 s stall: 38 frames behind; it shows the next frame at once instead of decoding all of them
+    assert int(video.background((32, 24), 5050).mean()) > 235
+    video.close()
