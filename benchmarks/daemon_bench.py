@@ -22,21 +22,20 @@ from pathlib import Path
 
 import cv2
 
+from bgfx.vision.video import VideoFile
+
 HERE = Path(__file__).resolve().parent
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_clip(source: Path, target: Path, seconds: int = 20) -> None:
     """A 1280x720 30 fps clip upscaled from the desk video (what a 720p30 webcam would give)."""
-    capture = cv2.VideoCapture(str(source))
+    video = VideoFile(source, loop=True)
     writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (1280, 720))
     for _ in range(seconds * 30):
-        ok, image = capture.read()
-        if not ok:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, image = capture.read()
-        writer.write(cv2.resize(image, (1280, 720), interpolation=cv2.INTER_LINEAR))
+        writer.write(cv2.resize(video.read_image(), (1280, 720), interpolation=cv2.INTER_LINEAR))
     writer.release()
+    video.close()
 
 
 def cpu_seconds(pid: int) -> float:

@@ -95,9 +95,9 @@ def contact_sheet(video: Path, model: str, settings: RefineSettings, out: Path, 
         "input": image,
         "raw mask": cv2.cvtColor(raw, cv2.COLOR_GRAY2BGR),
         "refined mask": cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR),
-        "blur": Blur(strength=60).apply(image, {"person": alpha}, 0),
-        "replace": Replace(colour=(120, 90, 40)).apply(image, {"person": alpha}, 0),
-        "hair tint": HairTint(colour=(200, 40, 200), strength=80).apply(image, {"hair": hair_alpha}, 0),
+        "blur": Blur(strength=60).prepare().apply(image, {"person": alpha}, 0),
+        "replace": Replace(colour=(120, 90, 40)).prepare().apply(image, {"person": alpha}, 0),
+        "hair tint": HairTint(colour=(200, 40, 200), strength=80).prepare().apply(image, {"hair": hair_alpha}, 0),
     }
     labelled = []
     for name, tile in tiles.items():

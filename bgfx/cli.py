@@ -11,15 +11,16 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import cv2
-
-from bgfx import config as config_module
 from bgfx.errors import BgfxError, ConfigError
 from bgfx.live.control.commands import usage
 from bgfx.live.memory import keep_large_buffers
-from bgfx.live.settings import Config
+from bgfx.live.signals import install_signal_flags
 from bgfx.live.sinks import SINKS
+
+if TYPE_CHECKING:  # the config module pulls in MediaPipe: imported when a command needs it, after the signals
+    from bgfx.live.settings import Config
 
 log = logging.getLogger("bgfx")
 
@@ -41,8 +42,14 @@ def overrides(args: argparse.Namespace) -> dict[str, dict[str, object]]:
     return values
 
 
+def load_config(path: Path | None, values: dict[str, dict[str, Any]] | None = None) -> Config:
+    from bgfx import config
+
+    return config.load(path, values)
+
+
 def _config(args: argparse.Namespace) -> Config:
-    return config_module.load(args.config, overrides(args))
+    return load_config(args.config, overrides(args))
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
@@ -51,7 +58,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     request = SegmentRequest(
         images=tuple(args.images), out_dir=args.out, model=args.model,
         category_mask=args.category_mask, confidence_masks=args.confidence_masks,
-        overlay=args.overlay, refine=config_module.load(args.config) if args.refine else None,
+        overlay=args.overlay, refine=load_config(args.config) if args.refine else None,
         locale=args.locale, rotation=args.rotation,
     )
     written = segment_images(request)
@@ -60,12 +67,36 @@ def cmd_segment(args: argparse.Namespace) -> int:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from bgfx.offline import process_video
+    from bgfx.offline import process_photos, process_video
+    from bgfx.output_files import is_image
 
+    pairs = _process_pairs(args.paths, args.out)
+    if args.alpha_out and len(pairs) > 1:
+        raise ConfigError("--alpha-out goes with one input and one output")
     config = _config(args)
-    frames = process_video(args.video_in, args.video_out, config, alpha_out=args.alpha_out, progress=not args.quiet)
-    print(f"wrote {frames} frames to {args.video_out}" + (f" and the alpha to {args.alpha_out}" if args.alpha_out else ""))
+    photos = [(source, target) for source, target in pairs if is_image(source)]
+    if photos:
+        process_photos(photos, config, alpha_out=args.alpha_out)
+        print(f"wrote {len(photos)} picture{'s' if len(photos) > 1 else ''}: {', '.join(str(t) for _, t in photos)}")
+    for source, target in pairs:
+        if not is_image(source):
+            frames = process_video(source, target, config, alpha_out=args.alpha_out, progress=not args.quiet,
+                                   signals=args.signals)
+            print(f"wrote {frames} frames to {target}" + (f" and the alpha to {args.alpha_out}" if args.alpha_out else ""))
     return 0
+
+
+def _process_pairs(paths: list[Path], out: Path | None) -> list[tuple[Path, Path]]:
+    """`INPUT OUTPUT`, or `INPUT... --out DIR` (each output named like its input, in DIR)."""
+    if out is None:
+        if len(paths) != 2:
+            raise ConfigError(f"process takes INPUT OUTPUT, or INPUT... --out DIR; got {len(paths)} paths and no --out")
+        return [(paths[0], paths[1])]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot be the output folder ({e.strerror}); choose another") from None
+    return [(path, out / path.name) for path in paths]
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -131,7 +162,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bgfx.live.daemon import RunOptions, run
 
     path, values = args.config or _user_config(), overrides(args)
-    return run(RunOptions(load=lambda: config_module.load(path, values), config_path=path, max_frames=args.max_frames))
+    return run(RunOptions(load=lambda: load_config(path, values), config_path=path, max_frames=args.max_frames,
+                          signals=args.signals))
 
 
 def _user_config() -> Path | None:
@@ -192,7 +224,9 @@ def cmd_config(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise ConfigError(f"{target} exists already; give --force to overwrite it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(config_module.default_path().read_text(encoding="utf-8"), encoding="utf-8")
+    from bgfx.config import default_path
+
+    target.write_text(default_path().read_text(encoding="utf-8"), encoding="utf-8")
     print(f"wrote {target}")
     return 0
 
@@ -220,12 +254,15 @@ def _file_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rotation", type=int, choices=(0, 90, 180, 270), default=0)
     p.set_defaults(func=cmd_segment)
 
-    p = sub.add_parser("process", help="apply the effect chain to a video file (VIDEO mode)")
-    p.add_argument("video_in", metavar="INPUT", type=Path)
-    p.add_argument("video_out", metavar="OUTPUT", type=Path)
+    p = sub.add_parser("process", help="apply the effect chain to photos (IMAGE mode) or videos (VIDEO mode)",
+                       description="bgfx process INPUT OUTPUT, or bgfx process INPUT... --out DIR. A photo "
+                       "(.png .jpg .webp .bmp .tif) becomes a picture of the type OUTPUT's extension names; a video "
+                       "becomes .mp4, .mkv, .mov, .avi or .webm. Outputs appear only when complete.")
+    p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="INPUT OUTPUT, or inputs with --out")
+    p.add_argument("--out", type=Path, help="write each output into this folder, named like its input")
     p.add_argument("--config", type=Path)
     p.add_argument("--model", help="person model (overrides the config)")
-    p.add_argument("--alpha-out", type=Path, help="also write the final person alpha as a grey video")
+    p.add_argument("--alpha-out", type=Path, help="also write the final person alpha (a grey video, or a picture)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_process)
 
@@ -302,6 +339,10 @@ def _setup_commands(sub: argparse._SubParsersAction) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Before anything slow (MediaPipe's import, the model load): an early SIGHUP or SIGTERM is never fatal.
+    args.signals = install_signal_flags(reload=args.command == "run") if args.command in ("run", "process") else None
+    import cv2
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

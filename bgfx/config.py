@@ -11,6 +11,7 @@ unknown keys are errors. Raw dicts never leave this module.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 
 from bgfx.errors import CommandError, ConfigError
 from bgfx.live.control.commands import parse_command
+from bgfx.live.control.hotkeys import check_combination
 from bgfx.live.settings import (
     CaptureSettings,
     Config,
@@ -29,6 +31,7 @@ from bgfx.live.settings import (
 )
 from bgfx.shipped import shipped_file
 from bgfx.vision.effects import EFFECTS, ChainItem
+from bgfx.vision.models import is_path, load_catalog
 from bgfx.vision.pipeline import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
 
@@ -43,6 +46,13 @@ _SECTIONS: dict[str, type] = {
 _TOP_KEYS = (*_SECTIONS, "effects", "presets", "hotkeys")
 
 
+MAX_BYTES = 1 << 20  # a config file is a page of YAML; anything larger is a mistake or an attack
+MAX_NODES = 100_000  # values after expanding YAML aliases (a "billion laughs" file expands to billions)
+_FROM_SHIPPED = ("effects", "presets", "hotkeys")  # missing (or null) in a user's file: the shipped ones
+
+log = logging.getLogger(__name__)
+
+
 def default_path() -> Path:
     return shipped_file("default.yaml")
 
@@ -50,20 +60,64 @@ def default_path() -> Path:
 def load(path: Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
     """Read and validate a config file (the shipped default when None); raise ConfigError with all errors.
 
-    overrides: section -> key -> raw value, applied over the file (the CLI's --model etc.).
+    A user's file is laid over the shipped default: a section it leaves out is the default one, so a file
+    without `effects:` still hides the room. overrides: section -> key -> raw value (the CLI's --model etc.).
     """
-    path = path or default_path()
+    path = Path(path or default_path())
+    raw = read_yaml(path)
+    if raw is None:
+        raw = {}
+    if isinstance(raw, dict) and path.resolve() != default_path().resolve():
+        shipped = read_yaml(default_path())
+        raw = {**raw, **{key: shipped[key] for key in _FROM_SHIPPED if raw.get(key) is None}}
+    config = parse(raw, str(path), path.resolve().parent, overrides)
+    if not config.effects:
+        log.warning("%s: no effects: the camera goes out as is", path)
+    return config
+
+
+def read_yaml(path: Path) -> Any:
+    """The file's YAML as plain values; ConfigError (one line naming the file and the fix) for anything else."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file (or not a regular file); check the path")
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read the config file ({e.strerror}); check the path") from None
+        raise ConfigError(f"{path}: cannot read the config file ({e.strerror}); check the path and its permissions") from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{path}: over {MAX_BYTES // 1024} KiB, too large for a config file; is it the right file?")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (a bad byte on line {line}); save the file as UTF-8") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
-    return parse(raw if raw is not None else {}, str(path), Path(path).resolve().parent, overrides)
+        raise ConfigError(f"{path}: not valid YAML{where}: {_short(str(getattr(e, 'problem', e)))}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
+    _check_expanded_size(raw, path)
+    return raw
+
+
+def _check_expanded_size(raw: Any, path: Path) -> None:
+    """Count values as validation will see them (aliases expanded), without recursion; stop past MAX_NODES."""
+    pending, seen = [raw], 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise ConfigError(f"{path}: over {MAX_NODES} values once its aliases (&/*) are expanded; "
+                              "a config file needs far fewer")
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def parse(raw: Any, source: str, base_dir: Path, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
@@ -72,26 +126,41 @@ def parse(raw: Any, source: str, base_dir: Path, overrides: dict[str, dict[str, 
         raise ConfigError(f"{source}: the top level must be a mapping of sections, got {_kind(raw)}")
     for key in raw:
         if key not in _TOP_KEYS:
-            errors.append(f"{key}: unknown key; allowed: {', '.join(_TOP_KEYS)}")
+            errors.append(f"{_short(str(key))}: unknown key; allowed: {', '.join(_TOP_KEYS)}")
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         section_raw = raw.get(name) or {}
         if isinstance(section_raw, dict):
             section_raw = {**section_raw, **(overrides or {}).get(name, {})}
         sections[name] = build(cls, section_raw, name, errors, base_dir)
+    if sections["segmentation"] is not None:
+        check_models(sections["segmentation"], errors)
     effects = build_chain(raw.get("effects", []), "effects", errors, base_dir)
-    presets: dict[str, tuple[ChainItem, ...]] = {}
-    presets_raw = raw.get("presets") or {}
-    if not isinstance(presets_raw, dict):
-        errors.append(f"presets: must be a mapping of name to effect list, got {_kind(presets_raw)}")
-    else:
-        for name, chain in presets_raw.items():
-            presets[str(name)] = build_chain(chain, f"presets.{name}", errors, base_dir)
+    presets = build_presets(raw.get("presets") or {}, errors, base_dir)
     hotkeys = build_hotkeys(raw.get("hotkeys") or {}, errors)
     if errors:
-        listing = "\n".join(f"  {e}" for e in errors)
+        listing = "\n".join(f"  {_short(e, 300)}" for e in errors)
         raise ConfigError(f"{source}: {len(errors)} error{'s' if len(errors) > 1 else ''}:\n{listing}")
     return Config(source=source, effects=effects, presets=presets, hotkeys=hotkeys, **sections)
+
+
+def check_models(settings: SegmentationSettings, errors: list[str]) -> None:
+    """Every model named must be a catalog name or a .tflite path, whatever the chain needs now."""
+    names = load_catalog().entries
+    for key, name in [("model", settings.model), ("hair_model", settings.hair_model),
+                      *((f"models[{i}]", model) for i, model in enumerate(settings.models))]:
+        if not is_path(name) and name not in names:
+            errors.append(f"segmentation.{key}: unknown model {_short(name)!r}; choose one of {', '.join(names)} "
+                          "or give the path of a .tflite segmenter")
+    if not settings.models:
+        errors.append("segmentation.models: must list at least one model (next-model cycles through them)")
+
+
+def build_presets(raw: Any, errors: list[str], base_dir: Path) -> dict[str, tuple[ChainItem, ...]]:
+    if not isinstance(raw, dict):
+        errors.append(f"presets: must be a mapping of name to effect list, got {_kind(raw)}")
+        return {}
+    return {str(name): build_chain(chain, f"presets.{name}", errors, base_dir) for name, chain in raw.items()}
 
 
 def build_chain(raw: Any, path: str, errors: list[str], base_dir: Path) -> tuple[ChainItem, ...]:
@@ -110,8 +179,8 @@ def build_chain(raw: Any, path: str, errors: list[str], base_dir: Path) -> tuple
         kind = params.pop("type", None)
         name = params.pop("name", kind)
         enabled = params.pop("enabled", True)
-        if kind not in EFFECTS:
-            got = "nothing" if kind is None else repr(kind)
+        if not isinstance(kind, str) or kind not in EFFECTS:
+            got = "nothing" if kind is None else _short(repr(kind))
             errors.append(f"{where}.type: unknown effect {got}; valid: {', '.join(EFFECTS)}")
             continue
         if not isinstance(name, str) or not name:
@@ -134,11 +203,17 @@ def build_hotkeys(raw: Any, errors: list[str]) -> dict[str, str]:
         return {}
     hotkeys = {}
     for combo, command in raw.items():
+        where = f"hotkeys.{_short(str(combo))}"
+        try:
+            check_combination(str(combo))
+        except ValueError as e:
+            errors.append(f"{where}: {e}")
+            continue
         try:
             if parse_command(str(command)).verb == "status":
                 raise CommandError("status has no effect from a hotkey; bind it to a command that changes something")
         except CommandError as e:
-            errors.append(f"hotkeys.{combo}: {e}")
+            errors.append(f"{where}: {e}")
             continue
         hotkeys[str(combo)] = str(command)
     return hotkeys
@@ -180,11 +255,11 @@ def _convert(value: Any, hint: Any, metadata: Any, base_dir: Path) -> Any:
         return None if value is None else metadata["parse"](value)
     converted = _convert_type(value, hint, base_dir)
     if "choices" in metadata and converted not in metadata["choices"]:
-        raise ValueError(f"must be one of {', '.join(map(str, metadata['choices']))}, got {value!r}")
+        raise ValueError(f"must be one of {', '.join(map(str, metadata['choices']))}, got {_short(repr(value))}")
     if "range" in metadata and converted is not None:
         low, high = metadata["range"]
         if not low <= converted <= high:
-            raise ValueError(f"must be {low}..{high}, got {value}")
+            raise ValueError(f"must be {low}..{high}, got {_short(str(value))}")
     return converted
 
 
@@ -197,7 +272,7 @@ def _convert_type(value: Any, hint: Any, base_dir: Path) -> Any:
         return _convert_type(value, inner, base_dir)
     if origin is Literal:
         if value not in args:
-            raise ValueError(f"must be one of {', '.join(map(str, args))}, got {value!r}")
+            raise ValueError(f"must be one of {', '.join(map(str, args))}, got {_short(repr(value))}")
         return value
     if origin is tuple:
         if not isinstance(value, list):
@@ -234,4 +309,9 @@ def _kind(value: Any) -> str:
         return "nothing"
     if isinstance(value, (dict, list)):
         return f"a {'mapping' if isinstance(value, dict) else 'list'}"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {_short(repr(value))}"
+
+
+def _short(text: str, limit: int = 100) -> str:
+    """User text quoted in an error, cut to `limit` characters: a huge value never makes a huge message."""
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,9 +1,11 @@
-"""File work without a camera: `bgfx segment` (still images, IMAGE mode) and `bgfx process` (videos, VIDEO mode)."""
+"""File work without a camera: `bgfx segment` (still images, IMAGE mode) and `bgfx process` (photos in IMAGE
+mode, videos in VIDEO mode); every output is written safely (`bgfx.output_files`)."""
 
 from __future__ import annotations
 
 import logging
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,12 @@ from tqdm import tqdm
 
 from bgfx.errors import CaptureError, InputError
 from bgfx.live.settings import Config
-from bgfx.live.sinks.file import FileSink
+from bgfx.live.signals import SignalFlags
+from bgfx.live.sinks.file import VIDEO_FOURCC, FileSink
+from bgfx.output_files import (
+    IMAGE_SUFFIXES, AtomicFile, Interrupted, check_size, check_video, is_image, read_photo, refuse_overlaps, write_image,
+)
+from bgfx.vision.frame import Frame
 from bgfx.vision.models import load_catalog, locate
 from bgfx.vision.pipeline import Pipeline
 from bgfx.vision.refine import Refiner
@@ -51,15 +58,6 @@ def _filename(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", label)
 
 
-def read_image(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 BGR; InputError naming the file when it cannot be read."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
-    if image is None:
-        reason = "no such file" if not path.exists() else "not a readable image (PNG, JPEG, ...)"
-        raise InputError(f"{path}: {reason}")
-    return image
-
-
 def overlay(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
     """The image with each non-background label's most confident pixels tinted in its own colour."""
     names = [name for name in masks if name != "background"]
@@ -76,8 +74,11 @@ def overlay(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
 
 def segment_images(request: SegmentRequest) -> list[Path]:
     """Write category / confidence / overlay PNGs for each image; returns the files written."""
-    images = [(path, read_image(path)) for path in request.images]
-    request.out_dir.mkdir(parents=True, exist_ok=True)
+    images = [(path, read_photo(path)) for path in request.images]
+    try:
+        request.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{request.out_dir}: cannot be the output folder ({e.strerror}); choose another --out") from None
     located = locate(request.model, load_catalog(), verify=verify_model)
     options = SegmenterOptions(
         running_mode=RunningMode.IMAGE,
@@ -108,38 +109,94 @@ def segment_images(request: SegmentRequest) -> list[Path]:
                 outputs["overlay"] = overlay(image, masks)
             for suffix, array in outputs.items():
                 target = request.out_dir / f"{path.stem}.{suffix}.png"
-                if not cv2.imwrite(str(target), array):
-                    raise InputError(f"{target}: cannot write here; check the output folder")
+                refuse_overlaps(list(request.images), [*written, target])
+                write_image(target, array)
                 written.append(target)
     return written
 
 
 def process_video(
-    input_path: Path, output_path: Path, config: Config, *, alpha_out: Path | None = None, progress: bool = True
+    input_path: Path, output_path: Path, config: Config, *, alpha_out: Path | None = None, progress: bool = True,
+    signals: SignalFlags | None = None,
 ) -> int:
-    """Segment every frame (VIDEO mode), apply the chain, write the output; returns frames written."""
+    """Segment every frame (VIDEO mode), apply the chain, write the output (and the alpha); returns frames.
+
+    Nothing is written under the output's name unless every frame was decoded, processed and written;
+    an input that ends early, a full disk or a SIGINT/SIGTERM leave the targets as they were.
+    """
+    refuse_overlaps([input_path], [output_path, *([alpha_out] if alpha_out else [])])
+    for target in (output_path, alpha_out):
+        if target is not None and target.suffix.lower() not in VIDEO_FOURCC:
+            raise InputError(f"{target}: a video is written as {', '.join(VIDEO_FOURCC)}; change the extension")
     try:
         source = VideoFile(input_path)
     except CaptureError as e:
         raise InputError(str(e)) from None
-    with Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.VIDEO) as pipeline:
-        sink = FileSink(output_path, source.size, source.fps)
-        alpha_sink = FileSink(alpha_out, source.size, source.fps, grey=True) if alpha_out else None
-        frames = 0
-        try:
-            with tqdm(total=source.frame_count or None, unit="frame", disable=not progress, desc=input_path.name) as bar:
-                while (frame := source.read()) is not None:
-                    image, masks = pipeline.process(frame)
-                    sink.send(image)
-                    if alpha_sink is not None:
-                        alpha_sink.send(masks.get(PERSON, np.zeros(frame.image.shape[:2], np.uint8)))
-                    frames += 1
-                    bar.update(1)
-        finally:
-            sink.close()
-            if alpha_sink is not None:
-                alpha_sink.close()
-            source.close()
-    if frames == 0:
-        raise InputError(f"{input_path}: no frames could be decoded")
+    try:
+        check_size(*source.size, input_path)
+        with ExitStack() as stack:
+            pipeline = stack.enter_context(Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.VIDEO))
+            outputs = [FileSink(stack.enter_context(AtomicFile(output_path)), source.size, source.fps)]
+            if alpha_out is not None:
+                outputs.append(FileSink(stack.enter_context(AtomicFile(alpha_out)), source.size, source.fps, grey=True))
+            frames = _run_frames(source, pipeline, outputs, progress, signals, output_path)
+            _check_complete(input_path, source.frame_count, frames)
+            for sink, target in zip(outputs, (output_path, alpha_out)):
+                sink.close()
+                check_video(sink.path, frames, target)
+    finally:
+        source.close()
     return frames
+
+
+def _run_frames(source: VideoFile, pipeline: Pipeline, outputs: list[FileSink], progress: bool,
+                signals: SignalFlags | None, target: Path) -> int:
+    """Frames through the pipeline into the sinks (closed if anything stops it); SIGINT/SIGTERM: Interrupted."""
+    frames = 0
+    try:
+        with tqdm(total=source.frame_count or None, unit="frame", disable=not progress, desc=source.path.name) as bar:
+            while (frame := source.read()) is not None:
+                if signals is not None and signals.stop:
+                    stopped = Interrupted(f"interrupted after {frames} frames: nothing was written to {target}")
+                    stopped.exit_code = 128 + signals.stop_signal
+                    raise stopped
+                image, masks = pipeline.process(frame)
+                outputs[0].send(image)
+                if len(outputs) > 1:
+                    outputs[1].send(masks.get(PERSON, np.zeros(frame.image.shape[:2], np.uint8)))
+                frames += 1
+                bar.update(1)
+    except BaseException:
+        for sink in outputs:
+            sink.close()
+        raise
+    return frames
+
+
+def _check_complete(input_path: Path, expected: int, decoded: int) -> None:
+    """A video whose header promises more frames than decode is truncated or corrupt: say so, write nothing."""
+    if decoded == 0:
+        raise InputError(f"{input_path}: no frames could be decoded")
+    if expected > 0 and decoded < expected - max(2, expected // 100):
+        raise InputError(f"{input_path}: decoded {decoded} of {expected} frames: the video ends early "
+                         "(truncated or corrupt); nothing was written")
+
+
+def process_photos(pairs: list[tuple[Path, Path]], config: Config, *, alpha_out: Path | None = None) -> int:
+    """Each (photo, output) in IMAGE mode, as a new picture (no smoothing carried over); returns photos written.
+
+    Every output is checked against every input and other output before the first is read.
+    """
+    refuse_overlaps([source for source, _ in pairs], [target for _, target in pairs] + ([alpha_out] if alpha_out else []))
+    for _, target in [*pairs, *([(None, alpha_out)] if alpha_out else [])]:
+        if not is_image(target):
+            raise InputError(f"{target}: a photo's output is a picture: {', '.join(IMAGE_SUFFIXES)}; change the extension")
+    with Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.IMAGE) as pipeline:
+        for source, target in pairs:
+            image = read_photo(source)
+            pipeline.forget()
+            output, masks = pipeline.process(Frame(image, 0))
+            write_image(target, output)
+            if alpha_out is not None:
+                write_image(alpha_out, masks.get(PERSON, np.zeros(image.shape[:2], np.uint8)))
+    return len(pairs)

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -92,5 +93,81 @@ def test_clear_errors(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yaml: cannot read the config file"):
+    with pytest.raises(ConfigError, match="nope.yaml: no such config file"):
         config.load(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match=f"{tmp_path}: no such config file .or not a regular file."):
+        config.load(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["", "segmentation: {model: selfie_square}\n", "pause: {show: colour}\n",
+                                  "hotkeys: {}\n", "effects:\n"])
+def test_a_file_without_effects_keeps_the_shipped_chain(tmp_path: Path, text: str) -> None:
+    cfg = config.load(write(tmp_path, text))
+    assert [item.name for item in cfg.effects] == ["blur"]  # never an empty chain by omission
+    assert set(cfg.presets) == {"blur", "grey-room", "plain"}
+
+
+def test_an_explicitly_empty_chain_is_allowed_and_said(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = config.load(write(tmp_path, "effects: []\nhotkeys: {}\n"))
+    assert cfg.effects == () and cfg.hotkeys == {}
+    assert "no effects: the camera goes out as is" in caplog.text
+
+
+def test_the_shipped_hotkeys_are_valid_combinations() -> None:
+    from bgfx.live.control.hotkeys import check_combination
+
+    shipped = config.load().hotkeys
+    assert "<ctrl>+<alt>+<space>" in shipped and len(shipped) == 6
+    for combo in shipped:
+        check_combination(combo)
+
+
+@pytest.mark.parametrize(("combo", "message"), [
+    ("<ctrl>+<alt>+space", "'space' is not a key.*did you mean <space>"),
+    ("<ctrl>+<hyper>+b", "'<hyper>' is not a key"),
+    ("<ctrl>+", ".* ends without a key"),
+    ("<ctrl>+<CTRL>", ".* names a key twice"),
+])
+def test_hotkey_combinations_are_checked_at_load(tmp_path: Path, combo: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"hotkeys.{re.escape(combo)}: {message}"):
+        config.load(write(tmp_path, f'hotkeys: {{"{combo}": toggle blur}}\n'))
+    assert config.load(write(tmp_path, 'hotkeys: {"<ctrl>++": pause, "<ctrl>+<65>": resume, "<F5>": reload}\n'))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("segmentation: {model: nosuchmodel}\neffects: []\n", "segmentation.model: unknown model 'nosuchmodel'; choose one"),
+    ("segmentation: {models: [selfie_square, nosuch]}\n", r"segmentation.models\[1\]: unknown model 'nosuch'"),
+    ("segmentation: {models: []}\n", "segmentation.models: must list at least one model"),
+    ("segmentation: {hair_model: hairy}\n", "segmentation.hair_model: unknown model 'hairy'"),
+])
+def test_model_names_are_checked_whatever_the_chain(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config.load(write(tmp_path, text))
+    assert config.load(write(tmp_path, "segmentation: {model: my/own.tflite}\n")).segmentation.model == "my/own.tflite"
+
+
+def test_hostile_files_get_one_short_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"effects: [{type: blur}]\n# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(a bad byte on line 2\); save the file as UTF-8"):
+        config.load(path)
+    path.write_text("effects: [{type: [blur]}]\n")
+    with pytest.raises(ConfigError, match=r"effects\[0\].type: unknown effect \['blur'\]"):
+        config.load(path)
+    path.write_text("effects: " + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        config.load(path)
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)) + "effects: [{type: replace, colour: *i}]\n"
+    path.write_text(laughs)
+    with pytest.raises(ConfigError, match="over 100000 values once its aliases"):
+        config.load(path)
+    path.write_text("effects: [{type: blur}]\n" + "#" * (1 << 20))
+    with pytest.raises(ConfigError, match="over 1024 KiB, too large for a config file"):
+        config.load(path)
+    path.write_text(f"effects: [{{type: replace, colour: '{'#' * 50_000}'}}]\n")
+    with pytest.raises(ConfigError) as caught:
+        config.load(path)
+    assert len(str(caught.value)) < 500 and "effects[0].colour" in str(caught.value)

@@ -12,10 +12,9 @@ front ends (a bounded command queue), signal handlers (a flag, or a command).
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +30,7 @@ from bgfx.live.feed import Demand, Feed
 from bgfx.live.notify import Notifier
 from bgfx.live.output import Output
 from bgfx.live.settings import Config
+from bgfx.live.signals import SignalFlags
 from bgfx.live.sinks import open_sink
 from bgfx.live.status import Stats, StatusPublisher
 from bgfx.vision.effects import ChainItem
@@ -45,11 +45,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     """load: reads and validates the config (ConfigError); config_path: the file to watch (None: not watched);
-    max_frames: stop after sending this many frames."""
+    max_frames: stop after sending this many frames; signals: the flags SIGTERM/SIGINT/SIGHUP set."""
 
     load: Callable[[], Config]
     config_path: Path | None = None
     max_frames: int | None = None
+    signals: SignalFlags = field(default_factory=SignalFlags)
 
 
 def geometry(config: Config) -> tuple[tuple[int, int], float]:
@@ -74,13 +75,10 @@ class Daemon:
         self.notifier = Notifier()
         self.stats = Stats()
         self.status = StatusPublisher(self.notifier)
-        self.stopping = False
+        self.signals = options.signals
         self.demand = Demand()
 
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, self._on_stop)
-        signal.signal(signal.SIGINT, self._on_stop)
-        signal.signal(signal.SIGHUP, lambda *_: self.commands.put(Command("reload")))
         cfg = self.config
         cv2.setNumThreads(cfg.live.opencv_threads)
         size, fps = geometry(cfg)
@@ -102,12 +100,11 @@ class Daemon:
             self._loop()
         return 0
 
-    def _on_stop(self, *_: object) -> None:
-        self.stopping = True
-
     def _loop(self) -> None:
         limit = self.options.max_frames
-        while not self.stopping and (limit is None or self.stats.frames_out < limit):
+        while not self.signals.stop and (limit is None or self.stats.frames_out < limit):
+            if self.signals.take_reload():
+                self.commands.put(Command("reload"))
             if self.handler.apply_pending():
                 self._publish(force=True)
             if self._idle():
@@ -156,10 +153,10 @@ class Daemon:
         self.feed.reconfigure(new.capture)
         self.cards = Cards(new.pause, self.output.size)
         self.front_ends.adopt(old, new)
-        for field in fields(new.output):
-            before, after = getattr(old.output, field.name), getattr(new.output, field.name)
+        for key in (f.name for f in fields(new.output)):
+            before, after = getattr(old.output, key), getattr(new.output, key)
             if before != after:
-                log.warning("output.%s: %r → %r applies on restart only (the output stays as it is)", field.name, before, after)
+                log.warning("output.%s: %r → %r applies on restart only (the output stays as it is)", key, before, after)
 
     def _publish(self, force: bool = False, state: str | None = None) -> None:
         if not self.status.due(force):

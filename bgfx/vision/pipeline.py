@@ -176,7 +176,7 @@ class Pipeline:
         return enabled[name]
 
     def segment(self, frame: Frame, clock: StageClock | None = None) -> dict[str, Segmentation]:
-        """Segment with every model the chain needs; VIDEO: synchronous; LIVE_STREAM: submit, then newest.
+        """Segment with every model the chain needs; IMAGE, VIDEO: synchronous; LIVE_STREAM: submit, then newest.
 
         Returns model name → its newest Segmentation (models without a result yet are absent).
         The hair model runs on every `hair_every`th frame, its last mask reused between.
@@ -193,9 +193,18 @@ class Pipeline:
                     result = segmenter.latest()
                     if result is not None:
                         self._last[model] = result
-                elif due:
+                elif due and self.mode is RunningMode.VIDEO:
                     self._last[model] = segmenter.segment_for_video(frame.image, frame.timestamp_ms)
+                elif due:
+                    self._last[model] = segmenter.segment(frame.image)
         return dict(self._last)
+
+    def forget(self) -> None:
+        """Drop every mask and the refiners' memory: the next frame is a new picture (a photo), not the next of a stream."""
+        self._last = {}
+        self._frame_count = 0
+        for refiner in self._refiners.values():
+            refiner.reset()
 
     def mask_age_ms(self, frame: Frame, results: dict[str, Segmentation]) -> float:
         """Age of the oldest mask the chain needs, relative to this frame (inf when one is missing)."""

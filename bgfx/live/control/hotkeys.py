@@ -17,6 +17,39 @@ from bgfx.live.control.commands import CommandQueue, parse_command
 
 log = logging.getLogger(__name__)
 
+# pynput.keyboard.Key's names: pynput cannot even be imported without an X display, and a config must be
+# checkable anywhere. A test presses the shipped bindings with xdotool, so a drift from pynput shows.
+KEY_NAMES = frozenset(
+    "alt alt_l alt_r alt_gr backspace caps_lock cmd cmd_l cmd_r ctrl ctrl_l ctrl_r delete down end enter esc "
+    "home left page_down page_up right shift shift_l shift_r space tab up media_play_pause media_volume_mute "
+    "media_volume_down media_volume_up media_previous media_next insert menu num_lock pause print_screen "
+    "scroll_lock".split()
+) | {f"f{n}" for n in range(1, 21)}
+
+
+def check_combination(text: str) -> None:
+    """Raise ValueError unless pynput's GlobalHotKeys accepts `text` ('<ctrl>+<alt>+b').
+
+    Its rules: parts joined by '+' (a '+' right after one is the plus key), each one character or a
+    special key in angle brackets (a Key name or a virtual key code), none twice, case-insensitive.
+    """
+    parts, start = [], 0
+    for index, char in enumerate(text):
+        if char == "+" and index != start:
+            parts.append(text[start:index])
+            start = index + 1
+    if start == len(text):
+        raise ValueError(f"{text!r} ends without a key; write it like '<ctrl>+<alt>+b'")
+    parts.append(text[start:])
+    for part in parts:
+        name = part[1:-1].lower() if len(part) > 2 and part[0] == "<" and part[-1] == ">" else None
+        if len(part) != 1 and not (name is not None and (name in KEY_NAMES or name.isdigit())):
+            hint = f"; did you mean <{part}>?" if part.lower() in KEY_NAMES else ""
+            raise ValueError(f"{part!r} is not a key: use one character or a special key like <ctrl>, <space>, <f5>{hint}")
+    lowered = [part.lower() for part in parts]
+    if len(set(lowered)) != len(lowered):
+        raise ValueError(f"{text!r} names a key twice")
+
 
 class Hotkeys:
     def __init__(self, bindings: dict[str, str], commands: CommandQueue) -> None:

@@ -1,4 +1,8 @@
-"""Sink `file`: the output written to a video file (mp4v), for recordings and tests."""
+"""Sink `file`: the output written to a video file, for recordings and tests; `bgfx process` writes with it too.
+
+The container follows the extension: .mp4, .mov and .mkv with MPEG-4 Part 2, .avi with Motion JPEG,
+.webm with VP8 (what OpenCV's own FFmpeg build writes everywhere).
+"""
 
 from __future__ import annotations
 
@@ -15,18 +19,29 @@ if TYPE_CHECKING:
     from bgfx.live.settings import OutputSettings
 
 
+VIDEO_FOURCC = {".mp4": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG", ".webm": "VP80"}
+
+
 class FileSink:
-    """An mp4 file; grey=True writes single-channel images (an alpha video) as grey."""
+    """A video file of the type its extension names; grey=True writes single-channel images (an alpha video)."""
 
     def __init__(self, path: Path, size: tuple[int, int], fps: float, *, grey: bool = False) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size, isColor=not grey)
+        fourcc = VIDEO_FOURCC.get(path.suffix.lower())
+        if fourcc is None:
+            raise SinkError(f"{path}: a video is written as {', '.join(VIDEO_FOURCC)}; change the extension")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SinkError(f"{path}: cannot create its folder ({e.strerror}); choose another path") from None
+        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, size, isColor=not grey)
         if not self._writer.isOpened():
-            raise SinkError(f"{path}: cannot write a video here; check the folder and the .mp4 extension")
+            raise SinkError(f"{path}: cannot write a video here; check the folder and its permissions")
         self.path = path
+        self.frames = 0
 
     def send(self, image: np.ndarray) -> None:
         self._writer.write(image)
+        self.frames += 1
 
     readers = staticmethod(always_read)
 
