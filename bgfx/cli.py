@@ -107,10 +107,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.models_command == "list":
         print(f"{'name':18} {'state':9} {'input':8} labels / location")
         for entry in catalog.entries.values():
-            path = models.find(entry)
-            state = "present" if path else "missing"
+            state, where = _model_state(entry)
             labels = ", ".join(entry.labels)
-            where = str(path) if path else f"(bgfx models pull {entry.name})"
             print(f"{entry.name:18} {state:9} {entry.input_hw[0]}x{entry.input_hw[1]:<4} {labels}\n{'':37}{where}")
         print("searched: " + ", ".join(str(d) for d in models.search_dirs()))
         return 0
@@ -122,7 +120,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         for name in names:
             entry = catalog.get(name)
             present = models.find(entry)
-            if present and not args.force:
+            if present and not args.force and _model_state(entry)[0] == "present":
                 print(f"{name}: already present at {present}")
                 continue
             try:
@@ -144,6 +142,21 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     print(bench_models(catalog, image=args.image, video=args.video, frames=args.frames))
     return 0
+
+
+def _model_state(entry) -> tuple[str, str]:
+    """("present", path), ("missing", the pull command) or ("corrupt", the problem and its fix)."""
+    from bgfx.errors import ModelError
+    from bgfx.vision import models
+
+    path = models.find(entry)
+    if path is None:
+        return "missing", f"(bgfx models pull {entry.name})"
+    try:
+        models.check_catalog_copy(path, entry)
+    except ModelError as e:
+        return "corrupt", str(e)
+    return "present", str(path)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

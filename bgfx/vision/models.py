@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import tempfile
 import urllib.error
 import urllib.request
@@ -32,6 +33,9 @@ from bgfx.shipped import shipped_file
 log = logging.getLogger(__name__)
 
 MODEL_PATH_ENV = "BGFX_MODEL_PATH"
+MIN_MODEL_BYTES = 1024
+MAX_MODEL_BYTES = 100 * 2**20  # the largest MediaPipe segmenter is ~16 MB
+_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime ns) → sha256 already computed
 Verify = Callable[[Path, "CatalogEntry | None"], None]
 """Raises ModelError when the file at the path is not a usable segmenter (for that entry)."""
 
@@ -108,6 +112,45 @@ def find(entry: CatalogEntry) -> Path | None:
     return None
 
 
+def check_model_file(path: Path) -> None:
+    """Cheap checks before anything reads a model: a readable regular file of a model's size, TFLite by its header.
+
+    A special file (/proc/self/mem), a 2 GB file or an unreadable one is refused here, in microseconds,
+    instead of being read whole on the frame thread.
+    """
+    try:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise ModelError(f"{path}: not a regular file; give the path of a .tflite segmenter")
+        if not MIN_MODEL_BYTES <= status.st_size <= MAX_MODEL_BYTES:
+            raise ModelError(f"{path}: {status.st_size} bytes is not the size of a segmentation model "
+                             f"({MIN_MODEL_BYTES} bytes to {MAX_MODEL_BYTES // 2**20} MiB); give a .tflite segmenter")
+        with open(path, "rb") as file:
+            header = file.read(8)
+    except FileNotFoundError:
+        raise ModelError(f"model file {path} does not exist: give the path of a .tflite segmenter") from None
+    except OSError as e:
+        raise ModelError(f"{path}: cannot be read ({e.strerror}); check the file and its permissions") from None
+    if header[4:8] != b"TFL3":
+        raise ModelError(f"{path}: not a TFLite model (its header lacks the TFL3 mark); give a .tflite segmenter")
+
+
+def check_catalog_copy(path: Path, entry: CatalogEntry) -> None:
+    """ModelError when a catalog model found on disk is not the catalog's file (sha256, cached by size and mtime)."""
+    check_model_file(path)
+    if entry.sha256 is None:
+        return
+    status = path.stat()
+    key = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+    if _VERIFIED.get(key) != entry.sha256:
+        actual = sha256_of(path)
+        if actual != entry.sha256:
+            raise ModelError(f"model {entry.name!r} at {path} is corrupt or another model (sha256 {actual[:12]}…, "
+                             f"expected {entry.sha256[:12]}…). Fix: `bgfx models pull {entry.name} --force`, "
+                             "or delete that file")
+        _VERIFIED[key] = actual
+
+
 def is_path(name_or_path: str) -> bool:
     return name_or_path.endswith(".tflite") or os.sep in name_or_path
 
@@ -116,12 +159,12 @@ def locate(name_or_path: str, catalog: Catalog, *, verify: Verify, download: boo
     """Find a model by catalog name or path; download a named one that is missing."""
     if is_path(name_or_path):
         path = Path(name_or_path).expanduser()
-        if not path.is_file():
-            raise ModelError(f"model file {path} does not exist: give the path of a .tflite segmenter")
+        check_model_file(path)
         return LocatedModel(name=path.stem, path=path, entry=None)
     entry = catalog.get(name_or_path)
     found = find(entry)
     if found is not None:
+        check_catalog_copy(found, entry)
         return LocatedModel(name=entry.name, path=found, entry=entry)
     if not download:
         raise missing_error(entry, None)
@@ -142,6 +185,13 @@ def missing_error(entry: CatalogEntry, download_error: str | None) -> ModelError
     )
 
 
+def make_model_dir(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ModelError(f"cannot create the model folder {directory} ({e.strerror}); check XDG_DATA_HOME") from None
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -153,7 +203,7 @@ def sha256_of(path: Path) -> str:
 def fetch(entry: CatalogEntry, directory: Path, *, verify: Verify, url: str | None = None) -> Path:
     """Download `entry` into `directory`, verified, with a progress bar on stderr."""
     url = url or entry.url
-    directory.mkdir(parents=True, exist_ok=True)
+    make_model_dir(directory)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.file}.", suffix=".part", dir=directory)
     tmp = Path(tmp_name)
     try:
@@ -181,6 +231,7 @@ def fetch(entry: CatalogEntry, directory: Path, *, verify: Verify, url: str | No
 
 def check_file(path: Path, entry: CatalogEntry | None, *, verify: Verify) -> None:
     """Raise ModelError unless the file matches the catalog's sha256 and loads as a segmenter."""
+    check_model_file(path)
     if entry is not None and entry.sha256:
         actual = sha256_of(path)
         if actual != entry.sha256:
@@ -199,7 +250,7 @@ def import_dir(source: Path, catalog: Catalog, *, verify: Verify) -> list[tuple[
     if not source.is_dir():
         raise ModelError(f"{source} is not a directory: give the folder that holds the .tflite files")
     target = user_model_dir()
-    target.mkdir(parents=True, exist_ok=True)
+    make_model_dir(target)
     outcomes = []
     for entry in catalog.entries.values():
         candidate = source / entry.file

@@ -109,7 +109,7 @@ def inspect_model(path: Path) -> ModelInfo:
     try:
         with vision.ImageSegmenter.create_from_options(options) as segmenter:
             labels = tuple(segmenter.labels)
-    except (ValueError, RuntimeError) as e:
+    except Exception as e:  # MediaPipe raises ValueError, RuntimeError, FileNotFoundError (no metadata), ...
         raise ModelError(f"{path}: not a usable MediaPipe segmenter: {e}; re-download or replace it") from None
     if not labels:
         raise ModelError(f"{path}: the model has no label metadata, so its masks cannot be named")
@@ -160,7 +160,7 @@ class Segmenter:
         )
         try:
             self._segmenter = vision.ImageSegmenter.create_from_options(mp_options)
-        except (ValueError, RuntimeError) as e:
+        except Exception as e:  # MediaPipe raises ValueError, RuntimeError, FileNotFoundError (no metadata), ...
             raise ModelError(f"{model.path}: cannot load as a MediaPipe segmenter: {e}") from None
         self.labels: tuple[str, ...] = tuple(self._segmenter.labels)
         self.provides = provided_masks(self.labels)
