@@ -219,12 +219,13 @@ def cmd_service(args: argparse.Namespace) -> int:
     from bgfx import service
 
     if args.service_command == "status":
-        print(service.status())
+        running, text = service.status()
+        print(text)
         try:
-            return cmd_ctl(argparse.Namespace(words=["status"], json=False))
+            cmd_ctl(argparse.Namespace(words=["status"], json=False))
         except BgfxError as e:
             print(e)
-            return 0
+        return 0 if running else 3  # as `systemctl status` says of a unit that is not running
     for line in (service.install() if args.service_command == "install" else service.uninstall()):
         print(line)
     return 0
@@ -236,10 +237,13 @@ def cmd_config(args: argparse.Namespace) -> int:
     target = args.path or platformdirs.user_config_path("bgfx") / "config.yaml"
     if target.exists() and not args.force:
         raise ConfigError(f"{target} exists already; give --force to overwrite it")
-    target.parent.mkdir(parents=True, exist_ok=True)
     from bgfx.config import default_path
+    from bgfx.service import write_private
 
-    target.write_text(default_path().read_text(encoding="utf-8"), encoding="utf-8")
+    try:  # the user's own settings: 0600 in a 0700 folder, whatever the umask
+        write_private(target, default_path().read_text(encoding="utf-8"), 0o600, 0o700)
+    except OSError as e:
+        raise ConfigError(f"{target}: cannot be written ({e.strerror}); choose another --path") from None
     print(f"wrote {target}")
     return 0
 

@@ -20,6 +20,10 @@ from bgfx.shipped import shipped_file
 UNIT = "bgfx.service"
 
 
+class ServiceError(BgfxError):
+    """systemctl failed: the message holds what was done and what failed."""
+
+
 def unit_dir() -> Path:
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(config) / "systemd" / "user"
@@ -38,7 +42,27 @@ def executable() -> str:
 
 def render_unit(command: str) -> str:
     text = shipped_file(UNIT).read_text(encoding="utf-8")
-    return text.replace("ExecStart=/usr/bin/bgfx run", f"ExecStart={command} run")
+    return text.replace("ExecStart=/usr/bin/bgfx run", f"ExecStart={quote_exec(command)} run")
+
+
+def quote_exec(word: str) -> str:
+    """One word of an ExecStart= line by systemd's rules: double quotes when it holds a space or quote,
+    backslash and double quote escaped, and % (a specifier) written %%."""
+    escaped = word.replace("%", "%%")
+    if any(c in escaped for c in " \t\"'\\"):
+        escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return escaped
+
+
+def write_private(target: Path, text: str, mode: int, folder_mode: int) -> None:
+    """Create target (mode, e.g. 0o644) in its folder (made folder_mode), whatever the umask; atomically."""
+    target.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.part")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.chmod(temporary, mode)  # the umask may have taken bits from open's mode
+    os.replace(temporary, target)
 
 
 def _systemctl(*args: str) -> tuple[bool, str]:
@@ -49,37 +73,49 @@ def _systemctl(*args: str) -> tuple[bool, str]:
 
 
 def install() -> list[str]:
-    """Write the unit, reload, enable; returns what was done, one line each."""
+    """Write the unit (0644 in a 0755 folder), reload, enable; returns what was done, one line each.
+
+    ServiceError (exit 1) when systemctl fails: the unit is written, but nothing would start it.
+    """
     target = unit_dir() / UNIT
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_unit(executable()), encoding="utf-8")
-    done = [f"wrote {target} (ExecStart={executable()} run)"]
+    write_private(target, render_unit(executable()), 0o644, 0o755)
+    done = [f"wrote {target} (ExecStart={quote_exec(executable())} run)"]
     ok, output = _systemctl("daemon-reload")
     if not ok:
-        done.append(f"not reloaded or enabled: {output or 'no user systemd'}; run `systemctl --user daemon-reload && systemctl --user enable --now bgfx` in your desktop session")
-        return done
+        raise ServiceError("\n".join([*done, f"systemctl --user daemon-reload failed: {output or 'no user systemd'}; "
+                                      "run `systemctl --user daemon-reload && systemctl --user enable --now bgfx` "
+                                      "in your desktop session"]))
     done.append("systemctl --user daemon-reload: done")
     ok, output = _systemctl("enable", UNIT)
-    done.append("enabled: starts with your graphical session (`systemctl --user start bgfx` to start now)" if ok else f"enable failed: {output}")
+    if not ok:
+        raise ServiceError("\n".join([*done, f"systemctl --user enable bgfx failed: {output}"]))
+    done.append("enabled: starts with your graphical session (`systemctl --user start bgfx` to start now)")
     return done
 
 
 def uninstall() -> list[str]:
+    """Disable and stop, remove the unit, reload; ServiceError (after removing the file) when systemctl failed."""
     target = unit_dir() / UNIT
-    done = []
     ok, output = _systemctl("disable", "--now", UNIT)
-    done.append("disabled and stopped" if ok else f"not disabled: {output}")
+    failures = [] if ok else [f"systemctl --user disable --now bgfx failed: {output}"]
+    done = ["disabled and stopped"] if ok else []
     if target.exists():
         target.unlink()
         done.append(f"removed {target}")
     else:
         done.append(f"no unit at {target}")
-    _systemctl("daemon-reload")
+    if ok:
+        reloaded, output = _systemctl("daemon-reload")
+        if not reloaded:
+            failures.append(f"systemctl --user daemon-reload failed: {output}")
+    if failures:
+        raise ServiceError("\n".join([*done, *failures]))
     return done
 
 
-def status() -> str:
+def status() -> tuple[bool, str]:
+    """(whether the unit runs, what `systemctl --user status` and the unit file say)."""
     ok, output = _systemctl("status", "--no-pager", UNIT)
     installed = (unit_dir() / UNIT).exists()
     head = f"unit file: {unit_dir() / UNIT} ({'installed' if installed else 'not installed: bgfx service install'})"
-    return f"{head}\n{output}"
+    return ok, f"{head}\n{output}"

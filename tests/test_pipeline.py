@@ -19,6 +19,7 @@ from bgfx.vision.frame import Frame
 from bgfx.vision.pipeline import Pipeline, SegmentationSettings
 from bgfx.vision.segmentation import RunningMode, Segmenter
 from bgfx.vision.timing import StageClock
+from tests.conftest import MODELS
 
 BLUR = ChainItem("blur", True, Blur())
 TINT = ChainItem("tint", True, HairTint())
@@ -42,25 +43,43 @@ def test_two_models_run_each_at_its_own_cadence(video_frames: list[np.ndarray]) 
     assert [hair for _, hair in seen] == [stamps[0]] * 3 + [stamps[3]] * 3 + [stamps[6]]  # hair every 3rd
 
 
-def test_toggling_opens_and_closes_only_the_models_the_enabled_effects_need(
+def test_toggling_runs_only_the_models_the_enabled_effects_need(
     video_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     closed: list[str] = []
     real_close = Segmenter.close
     monkeypatch.setattr(Segmenter, "close", lambda self: closed.append(self.name) or real_close(self))
     with Pipeline((BLUR, TINT), SegmentationSettings()) as pipeline:
+        hair = pipeline.segmenters["hair"]
         assert pipeline.toggle("tint") is False
         assert set(pipeline.segmenters) == {"selfie_landscape"} and pipeline.chain.needs == {"person"}
-        assert closed == ["hair"]  # the hair model no effect needs now is closed at once
+        frame = frames(video_frames, 1)[0]
+        assert set(pipeline.segment(frame)) == {"selfie_landscape"}  # the hair model does not run
+        assert pipeline.toggle("tint") is True and pipeline.segmenters["hair"] is hair  # back at no cost
+        pipeline.toggle("tint")
         assert pipeline.toggle("blur") is False
         assert pipeline.segmenters == {} and pipeline.chain.needs == frozenset()
-        frame = frames(video_frames, 1)[0]
         assert np.array_equal(pipeline.process(frame)[0], frame.image)  # nothing enabled: the frame as is
         assert pipeline.toggle("tint") is True and set(pipeline.segmenters) == {"hair"}
         with pytest.raises(CommandError, match="unknown effect 'sparkle'; effects: blur, tint"):
             pipeline.toggle("sparkle")
         assert pipeline.chain.enabled == {"blur": False, "tint": True}
-    assert sorted(closed) == ["hair", "hair", "selfie_landscape"]
+        assert closed == []  # two spares at most, none evicted yet
+    assert sorted(closed) == ["hair", "selfie_landscape"]  # closing the pipeline closes the spares too
+
+
+def test_spare_segmenters_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed: list[str] = []
+    real_close = Segmenter.close
+    monkeypatch.setattr(Segmenter, "close", lambda self: closed.append(self.name) or real_close(self))
+    own = tmp_path / "own.tflite"
+    own.write_bytes((MODELS / "selfie_segmenter_landscape.tflite").read_bytes())
+    with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
+        for model in ("selfie_square", "deeplab_v3", "selfie_landscape", "selfie_square"):
+            pipeline.set_model(model)
+        assert closed == []  # three models: the running one and two spares, swapped back and forth
+        pipeline.set_model(str(own))  # a fourth: the oldest spare is closed
+        assert closed == ["deeplab_v3"] and len(pipeline._spares) == 2
 
 
 def test_an_effect_that_starts_disabled_loads_no_model() -> None:

@@ -71,14 +71,38 @@ def _verify(unit: Path) -> subprocess.CompletedProcess:
     return subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
 
 
-def test_service_install_writes_a_unit_systemd_accepts(tmp_path: Path) -> None:
+FAKE_SYSTEMCTL = """#!/bin/sh
+echo "$@" >> "$(dirname "$0")/calls.log"
+[ -n "$SYSTEMCTL_FAILS" ] && { echo "Failed to connect to bus: No medium found" >&2; exit 1; }
+exit 0
+"""
+
+
+def service_env(tmp_path: Path, fails: bool = False) -> dict[str, str]:
+    """No user systemd runs on these machines: a stand-in `systemctl` on PATH records its calls."""
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    (tools / "systemctl").write_text(FAKE_SYSTEMCTL)
+    (tools / "systemctl").chmod(0o755)
     home = tmp_path / "home"
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
-    result = subprocess.run([sys.executable, "-m", "bgfx", "service", "install"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+           "PATH": f"{tools}:{os.environ['PATH']}"}
+    return {**env, "SYSTEMCTL_FAILS": "1"} if fails else env
+
+
+def bgfx_in(env: dict[str, str], *args: str, umask: int | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bgfx", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60, preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+
+
+def test_service_install_writes_a_unit_systemd_accepts(tmp_path: Path) -> None:
+    env = service_env(tmp_path)
+    result = bgfx_in(env, "service", "install", umask=0)
     assert result.returncode == 0, result.stderr
-    unit = home / ".config" / "systemd" / "user" / "bgfx.service"
-    assert f"wrote {unit}" in result.stdout
+    unit = tmp_path / "home" / ".config" / "systemd" / "user" / "bgfx.service"
+    assert f"wrote {unit}" in result.stdout and "enabled" in result.stdout
+    assert (tmp_path / "tools" / "calls.log").read_text().splitlines() == ["--user daemon-reload", "--user enable bgfx.service"]
+    assert unit.stat().st_mode & 0o777 == 0o644 and unit.parent.stat().st_mode & 0o777 == 0o755  # umask 000 or not
     text = unit.read_text()
     command = text.split("ExecStart=")[1].split()[0]
     assert Path(command).is_file() and os.access(command, os.X_OK)
@@ -87,9 +111,45 @@ def test_service_install_writes_a_unit_systemd_accepts(tmp_path: Path) -> None:
         assert line in text
     verified = _verify(unit)
     assert verified.returncode == 0, verified.stderr
-    removed = subprocess.run([sys.executable, "-m", "bgfx", "service", "uninstall"], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=60)
-    assert f"removed {unit}" in removed.stdout and not unit.exists()
+    removed = bgfx_in(env, "service", "uninstall")
+    assert removed.returncode == 0 and f"removed {unit}" in removed.stdout and not unit.exists()
+
+
+def test_systemctl_failures_are_reported_with_a_failing_status(tmp_path: Path) -> None:
+    env = service_env(tmp_path, fails=True)
+    installed = bgfx_in(env, "service", "install")
+    assert installed.returncode == 1 and "Traceback" not in installed.stderr
+    assert "systemctl --user daemon-reload failed: Failed to connect to bus" in installed.stderr
+    assert (tmp_path / "home" / ".config" / "systemd" / "user" / "bgfx.service").exists()  # written all the same
+    removed = bgfx_in(env, "service", "uninstall")
+    assert removed.returncode == 1 and "systemctl --user disable --now bgfx failed" in removed.stderr
+    assert bgfx_in(env, "service", "status").returncode == 3
+
+
+def test_a_path_with_spaces_is_quoted_the_way_systemd_reads_it(tmp_path: Path) -> None:
+    from bgfx.service import quote_exec, render_unit
+
+    assert quote_exec("/usr/bin/bgfx") == "/usr/bin/bgfx"
+    assert quote_exec('/opt/my apps/50% "new"/bgfx') == '"/opt/my apps/50%% \\"new\\"/bgfx"'
+    folder = tmp_path / "my apps" / "v 2"
+    folder.mkdir(parents=True)
+    program = folder / "bgfx"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    unit = tmp_path / "bgfx.service"
+    unit.write_text(render_unit(str(program)))
+    assert f'ExecStart="{program}" run' in unit.read_text()
+    verified = _verify(unit)
+    assert verified.returncode == 0, verified.stderr  # systemd finds the program behind the quotes
+
+
+def test_config_init_writes_a_private_file_whatever_the_umask(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    result = bgfx_in(env, "config", "init", umask=0)
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "cfg" / "bgfx" / "config.yaml"
+    assert written.stat().st_mode & 0o777 == 0o600 and written.parent.stat().st_mode & 0o777 == 0o700
+    assert bgfx_in(env, "config", "init").returncode == 78  # exists: --force to overwrite
 
 
 def test_doctor_without_loopback_or_camera_says_how_to_fix_both(bare_machine: Path) -> None:

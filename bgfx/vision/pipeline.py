@@ -32,6 +32,8 @@ from bgfx.vision.timing import StageClock, stage
 
 log = logging.getLogger(__name__)
 
+MAX_SPARES = 2  # segmenters kept after an effect toggles off or the model switches (a few MB to ~30 MB each)
+
 
 @dataclass(frozen=True, slots=True)
 class SegmentationSettings:
@@ -70,6 +72,7 @@ class Pipeline:
         self.refine_settings = refine
         self.allow_download = download  # the live daemon turns this off once streaming: a download would stall it
         self.segmenters: dict[str, Segmenter] = {}
+        self._spares: dict[tuple[str, frozenset[str]], Segmenter] = {}  # recently unneeded, kept for a quick return
         self._mask_source: dict[str, str] = {}
         self._refiners: dict[str, Refiner] = {}
         self._last: dict[str, Segmentation] = {}
@@ -88,11 +91,17 @@ class Pipeline:
         self.close()
 
     def close(self) -> None:
-        """Close every segmenter and every effect runtime."""
-        for segmenter in self.segmenters.values():
+        """Close every segmenter (the spares too) and every effect runtime."""
+        for segmenter in [*self.segmenters.values(), *self._spares.values()]:
             segmenter.close()
-        self.segmenters = {}
+        self.segmenters, self._spares = {}, {}
         self.chain.close()
+
+    def _retire(self, model: str, segmenter: Segmenter) -> None:
+        """Keep a segmenter no effect needs now among the spares (toggling back costs nothing); close the oldest."""
+        self._spares[(model, segmenter.options.wanted)] = segmenter
+        while len(self._spares) > MAX_SPARES:
+            self._spares.pop(next(iter(self._spares))).close()
 
     def _open(self, model: str, wanted: frozenset[str]) -> Segmenter:
         located = locate(model, self.catalog, verify=verify_model, download=self.allow_download)
@@ -127,7 +136,7 @@ class Pipeline:
             for model, wanted in plan.items():
                 current = self.segmenters.get(model)
                 if current is None or current.options.wanted != wanted:
-                    opened[model] = self._open(model, wanted)
+                    opened[model] = self._spares.pop((model, wanted), None) or self._open(model, wanted)
         except BaseException:
             for segmenter in opened.values():
                 segmenter.close()
@@ -141,7 +150,7 @@ class Pipeline:
                 self._last[model] = self._last[previous]  # show the old mask until the new model answers
         for model, segmenter in old.items():
             if self.segmenters.get(model) is not segmenter:
-                segmenter.close()
+                self._retire(model, segmenter)
         self._last = {model: result for model, result in self._last.items() if model in self.segmenters}
         self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings) for mask in self._mask_source}
         self.person_model = person_model

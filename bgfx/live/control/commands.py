@@ -115,13 +115,15 @@ class CommandQueue:
         except queue.Full:
             return False
 
-    def drain(self) -> list[tuple[Command, Reply | None]]:
-        commands = []
-        while True:
+    def drain(self, limit: int | None = None) -> list[tuple[Command, Reply | None]]:
+        """The queued commands, oldest first; at most `limit` (the rest wait for the next call)."""
+        commands: list[tuple[Command, Reply | None]] = []
+        while limit is None or len(commands) < limit:
             try:
                 commands.append(self._queue.get_nowait())
             except queue.Empty:
-                return commands
+                break
+        return commands
 
 
 class Asker:

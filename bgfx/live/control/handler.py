@@ -20,6 +20,7 @@ from bgfx.vision.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 PipelineFactory = Callable[[Config, tuple[ChainItem, ...]], Pipeline]
+COMMANDS_PER_TURN = 8
 
 
 class CommandHandler:
@@ -41,9 +42,10 @@ class CommandHandler:
     def apply_pending(self) -> int:
         """Apply every queued command and answer it; returns how many there were.
 
-        Reloads queued back to back (a SIGHUP flood, an editor's burst of saves) read the file once.
+        Reloads queued back to back (a SIGHUP flood, an editor's burst of saves) read the file once; at most
+        COMMANDS_PER_TURN are applied per frame, so a burst of commands delays the picture by little.
         """
-        pending = self._commands.drain()
+        pending = self._commands.drain(COMMANDS_PER_TURN)
         outcome = (False, "")
         for index, (command, reply) in enumerate(pending):
             if not (command.verb == "reload" and index > 0 and pending[index - 1][0].verb == "reload"):
