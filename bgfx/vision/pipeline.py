@@ -49,6 +49,23 @@ class SegmentationSettings:
     locale: str = "en"
 
 
+@dataclass
+class Prepared:
+    """A switch made ready off the frame thread: a new chain (runtimes prepared) or None to keep the running one,
+    the person model, and the segmenters opened for it, keyed by (model, masks)."""
+
+    chain: Chain | None
+    person_model: str
+    ready: dict[tuple[str, frozenset[str]], Segmenter]
+
+    def discard(self) -> None:
+        """Release what was prepared (a switch that will not be committed)."""
+        for segmenter in self.ready.values():
+            segmenter.close()
+        if self.chain is not None:
+            self.chain.close()
+
+
 class Pipeline:
     """Segmenters keyed by model name, a Refiner per mask, and the effect chain (which it closes).
 
@@ -128,17 +145,20 @@ class Pipeline:
             plan.setdefault(source, set()).add(mask)
         return {model: frozenset(masks) for model, masks in plan.items()}
 
-    def _rebuild(self, needs: frozenset[str], person_model: str) -> None:
-        """Open the segmenters these needs call for (new ones first); swap only when all load."""
+    def _rebuild(self, needs: frozenset[str], person_model: str, ready: dict | None = None) -> None:
+        """Open the segmenters these needs call for (prepared ones, spares, or new: new ones first); swap only
+        when all load. Prepared segmenters left unused become spares."""
+        ready = dict(ready or {})
         plan = self.plan(needs, person_model)
         opened: dict[str, Segmenter] = {}
         try:
             for model, wanted in plan.items():
                 current = self.segmenters.get(model)
                 if current is None or current.options.wanted != wanted:
-                    opened[model] = self._spares.pop((model, wanted), None) or self._open(model, wanted)
+                    key = (model, wanted)
+                    opened[model] = ready.pop(key, None) or self._spares.pop(key, None) or self._open(model, wanted)
         except BaseException:
-            for segmenter in opened.values():
+            for segmenter in [*opened.values(), *ready.values()]:
                 segmenter.close()
             raise
         old, old_source = self.segmenters, self._mask_source
@@ -151,31 +171,64 @@ class Pipeline:
         for model, segmenter in old.items():
             if self.segmenters.get(model) is not segmenter:
                 self._retire(model, segmenter)
+        for (model, _), segmenter in ready.items():
+            self._retire(model, segmenter)
         self._last = {model: result for model, result in self._last.items() if model in self.segmenters}
         self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings) for mask in self._mask_source}
         self.person_model = person_model
 
+    def prepare(self, *, items: tuple[ChainItem, ...] | None = None, person_model: str | None = None) -> Prepared:
+        """Make a chain or model switch ready: prepare the effects, open the segmenters it will need.
+
+        Safe on a background thread while frames run: it reads the running state and changes none of it.
+        ModelError (and nothing opened) when a model cannot be loaded or cannot give what is needed.
+        """
+        chain = Chain(items) if items is not None else None
+        ready: dict[tuple[str, frozenset[str]], Segmenter] = {}
+        try:
+            person = person_model or self.person_model
+            needs = chain.needs if chain is not None else self.chain.needs
+            if person_model is not None and "person" not in needs:
+                self._check_gives_person(person_model)  # nothing will load it now: check it before accepting it
+            for model, wanted in self.plan(needs, person).items():
+                current = self.segmenters.get(model)
+                fresh = current is None or current.options.wanted != wanted
+                if fresh and (model, wanted) not in self._spares:
+                    ready[(model, wanted)] = self._open(model, wanted)
+        except BaseException:
+            Prepared(chain, "", ready).discard()
+            raise
+        return Prepared(chain, person, ready)
+
+    def commit(self, prepared: Prepared) -> None:
+        """Swap in what `prepare` made ready (on the frame thread); the old chain is closed."""
+        needs = prepared.chain.needs if prepared.chain is not None else self.chain.needs
+        switched = prepared.person_model != self.person_model
+        try:
+            self._rebuild(needs, prepared.person_model, prepared.ready)
+        except BaseException:
+            if prepared.chain is not None:
+                prepared.chain.close()
+            raise
+        if prepared.chain is not None:
+            old, self.chain = self.chain, prepared.chain
+            old.close()
+        if switched and "person" in self._refiners:
+            self._refiners["person"].reset()
+
+    def _check_gives_person(self, person_model: str) -> None:
+        located = locate(person_model, self.catalog, verify=verify_model, download=self.allow_download)
+        provides = provided_masks(inspect_model(located.path).labels)
+        if "person" not in provides:
+            raise ModelError(f"model {person_model!r} gives masks {', '.join(sorted(provides))}; it cannot give person")
+
     def set_model(self, person_model: str) -> None:
         """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
-        if "person" not in self.chain.needs:  # nothing will load it now: check it before accepting it
-            located = locate(person_model, self.catalog, verify=verify_model, download=self.allow_download)
-            provides = provided_masks(inspect_model(located.path).labels)
-            if "person" not in provides:
-                raise ModelError(f"model {person_model!r} gives masks {', '.join(sorted(provides))}; it cannot give person")
-        self._rebuild(self.chain.needs, person_model)
-        if "person" in self._refiners:
-            self._refiners["person"].reset()
+        self.commit(self.prepare(person_model=person_model))
 
     def set_chain(self, items: tuple[ChainItem, ...]) -> None:
         """Run another chain; the old one stays when the new one's models or files fail to load."""
-        chain = Chain(items)
-        try:
-            self._rebuild(chain.needs, self.person_model)
-        except BaseException:
-            chain.close()
-            raise
-        old, self.chain = self.chain, chain
-        old.close()
+        self.commit(self.prepare(items=items))
 
     def toggle(self, name: str) -> bool:
         """Flip an effect (CommandError if unknown); opens or closes segmenters so only needed models run."""

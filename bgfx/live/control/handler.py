@@ -1,21 +1,27 @@
 """The verbs' effects on the running state: the config, the pipeline, pause and the preset.
 
 Owned by the live loop's thread: `apply_pending` runs between frames, so a
-command never races a frame. A command that cannot be done is answered with
-its reason and changes nothing; nothing a command does can stop the loop.
+command never races a frame. What is slow (reading the config file, loading a
+model, preparing a preset's backgrounds) runs on the `Background` worker while
+frames go on with the running state; the swap happens here, between frames,
+when the work is done, and only then is the command answered. A command that
+cannot be done is answered with its reason and changes nothing; nothing a
+command does can stop the loop.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from typing import Callable
 
 from bgfx.errors import BgfxError, CommandError
-from bgfx.live.control.commands import VERBS, Command, CommandQueue
+from bgfx.live.control.background import Background, Deferred, Outcome
+from bgfx.live.control.commands import VERBS, Command, CommandQueue, Reply
 from bgfx.live.settings import Config
 from bgfx.vision.effects import ChainItem
-from bgfx.vision.pipeline import Pipeline
+from bgfx.vision.pipeline import Pipeline, Prepared
 
 log = logging.getLogger(__name__)
 
@@ -38,75 +44,132 @@ class CommandHandler:
         self.preset = "default"
         self._commands = commands
         self._load, self._build, self._adopt = load, build, adopt
+        self._background = Background()
+        self._model_target: str | None = None  # the model a switch in flight goes to (next-model steps from it)
+        self._preset_target: str | None = None
 
     def apply_pending(self) -> int:
-        """Apply every queued command and answer it; returns how many there were.
-
-        Reloads queued back to back (a SIGHUP flood, an editor's burst of saves) read the file once; at most
-        COMMANDS_PER_TURN are applied per frame, so a burst of commands delays the picture by little.
-        """
+        """Finish the background work that is done, then apply up to COMMANDS_PER_TURN queued commands;
+        returns how many commands were answered or taken up."""
+        finished = [self._finish(outcome) for outcome in self._background.collect()]
         pending = self._commands.drain(COMMANDS_PER_TURN)
-        outcome = (False, "")
-        for index, (command, reply) in enumerate(pending):
-            if not (command.verb == "reload" and index > 0 and pending[index - 1][0].verb == "reload"):
-                outcome = self.apply(command)
-            if reply is not None:
-                reply.set(*outcome)
-        return len(pending)
+        for command, reply in pending:
+            self.apply(command, reply)
+        return len(finished) + len(pending)
 
-    def apply(self, command: Command) -> tuple[bool, str]:
+    def apply(self, command: Command, reply: Reply | None = None) -> tuple[bool, str] | None:
+        """Apply one command and answer `reply`; returns the answer, or None while its work runs in the background."""
         verb = VERBS[command.verb]
         try:
             if verb.handler is None:
                 raise CommandError(f"{verb.name} is answered by the control socket, not the live loop")
-            message = verb.handler(self, command.argument)
+            result: str | Deferred = verb.handler(self, command.argument)
+            if isinstance(result, Deferred):
+                self._background.submit(result, reply)
+                return None
+            answer = (True, result)
         except BgfxError as e:
-            log.error("%s: %s", command, e)
-            return False, str(e)
+            answer = (False, str(e))
         except Exception as e:  # a bug must not stop the camera: report it and keep the running state
             log.exception("%s failed", command)
-            return False, f"{command} failed ({type(e).__name__}: {e}); the running state is kept"
-        log.info("%s: %s", command, message)
-        return True, message
+            answer = (False, f"{command} failed ({type(e).__name__}: {e}); the running state is kept")
+        log.log(logging.INFO if answer[0] else logging.ERROR, "%s: %s", command, answer[1])
+        if reply is not None:
+            reply.set(*answer)
+        return answer
 
-    def switch_model(self, name: str) -> str:
-        self.pipeline.set_model(name)
-        return f"model {name}"
+    def _finish(self, outcome: Outcome) -> tuple[bool, str]:
+        deferred = outcome.deferred
+        try:
+            if outcome.error is not None:
+                raise outcome.error
+            answer = (True, deferred.finish(outcome.result))
+        except BgfxError as e:
+            answer = (False, str(e))
+        except Exception as e:
+            log.error("%s failed: %s: %s", deferred.key, type(e).__name__, e)
+            answer = (False, f"{deferred.key} failed ({type(e).__name__}: {e}); the running state is kept")
+        if not self._background.pending(deferred.key):
+            self._model_target = self._preset_target = None
+        log.log(logging.INFO if answer[0] else logging.ERROR, "%s: %s", deferred.key, answer[1])
+        for reply in deferred.replies:
+            if reply is not None:
+                reply.set(*answer)
+        return answer
 
-    def step_model(self, step: int) -> str:
-        return self.switch_model(_cycle(self.config.segmentation.models, self.pipeline.person_model, step, "models"))
+    def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until the background work is done and finished (for callers that need the outcome now)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._background.idle() and time.monotonic() < deadline:
+            time.sleep(0.005)
+            for outcome in self._background.collect():
+                self._finish(outcome)
+
+    def switch_model(self, name: str) -> Deferred:
+        self._model_target = name
+        return self._switch(f"model {name}", lambda pipeline: pipeline.prepare(person_model=name), "model")
+
+    def step_model(self, step: int) -> Deferred:
+        current = self._model_target or self.pipeline.person_model
+        return self.switch_model(_cycle(self.config.segmentation.models, current, step, "models"))
 
     def toggle(self, name: str) -> str:
         return f"{name} {'on' if self.pipeline.toggle(name) else 'off'}"
 
-    def choose_preset(self, name: str) -> str:
+    def choose_preset(self, name: str) -> Deferred:
         names = self.config.preset_names
         if name not in names:
             raise CommandError(f"unknown preset {name!r}; presets: {', '.join(names)}")
-        self.pipeline.set_chain(self.config.chain(name))
-        self.preset = name
-        return f"preset {name}"
+        self._preset_target = name
+        items = self.config.chain(name)
+        return self._switch(f"preset {name}", lambda pipeline: pipeline.prepare(items=items), "preset",
+                            after=lambda: setattr(self, "preset", name))
 
-    def step_preset(self, step: int) -> str:
-        return self.choose_preset(_cycle(self.config.preset_names, self.preset, step, "presets"))
+    def step_preset(self, step: int) -> Deferred:
+        return self.choose_preset(_cycle(self.config.preset_names, self._preset_target or self.preset, step, "presets"))
+
+    def _switch(self, done: str, prepare: Callable[[Pipeline], Prepared], key: str,
+                after: Callable[[], None] = lambda: None) -> Deferred:
+        """A switch prepared off the frame thread on the running pipeline, committed between frames."""
+        pipeline = self.pipeline
+
+        def finish(prepared: Prepared) -> str:
+            if self.pipeline is not pipeline:  # a reload replaced the pipeline meanwhile: prepare on the new one
+                prepared.discard()
+                self.pipeline.commit(prepare(self.pipeline))
+            else:
+                pipeline.commit(prepared)
+            after()
+            return done
+
+        return Deferred(key, lambda: prepare(pipeline), finish, lambda prepared: prepared.discard())
 
     def set_paused(self, paused: bool | None) -> str:
         self.paused = not self.paused if paused is None else paused
         return "paused" if self.paused else "resumed"
 
-    def reload(self) -> str:
-        """Apply the config file again; an invalid one is reported and the running one kept."""
-        new = self._load()  # ConfigError: reported, nothing changed
-        preset = self.preset if self.preset in new.preset_names else "default"
-        pipeline = self._build(new, new.chain(preset))  # ModelError, InputError: reported, nothing changed
+    def reload(self) -> Deferred:
+        """Read the config file and build its pipeline in the background; an invalid one changes nothing."""
+        preset = self.preset
+
+        def work() -> tuple[Config, str, Pipeline]:
+            new = self._load()  # ConfigError: reported, nothing changed
+            chosen = preset if preset in new.preset_names else "default"
+            return new, chosen, self._build(new, new.chain(chosen))  # ModelError, InputError: likewise
+
+        return Deferred("reload", work, self._swap_in, lambda result: result[2].close())
+
+    def _swap_in(self, result: tuple[Config, str, Pipeline]) -> str:
+        new, chosen, pipeline = result
         old_pipeline, self.pipeline = self.pipeline, pipeline
         old_pipeline.close()
         old, self.config = self.config, replace(new, output=self.config.output)
-        self.preset = preset
+        self.preset = chosen
         self._adopt(old, new)
         return f"reloaded {new.source}"
 
     def close(self) -> None:
+        self._background.close()
         self.pipeline.close()
 
 
@@ -116,3 +179,4 @@ def _cycle(names: tuple[str, ...], current: str, step: int, what: str) -> str:
         raise CommandError(f"no {what} to cycle through; list some in the config")
     index = names.index(current) if current in names else (-1 if step > 0 else 0)
     return names[(index + step) % len(names)]
+
