@@ -152,3 +152,15 @@ def test_bench_json_has_the_documented_keys() -> None:
     assert report["frames"] == 20 and report["size"] == "640x360"
     assert set(report["stages"]) == {"segmentation", "refine", "effect:blur"}
     assert all(stage["cpu_ms_per_frame"] > 0 for stage in report["stages"].values())
+
+
+def test_unusable_model_files_are_one_line_for_run_and_segment(tmp_path: Path) -> None:
+    from tests.test_models import model_without_metadata
+
+    bare = model_without_metadata(tmp_path / "bare.tflite")
+    ran = bgfx("run", "--model", "/proc/self/mem", "--input", VIDEO, "--sink", "null", "--max-frames", "5", check=False)
+    assert ran.returncode == 69 and "0 bytes is not the size of a segmentation model" in ran.stderr
+    ran = bgfx("run", "--model", bare, "--input", VIDEO, "--sink", "null", "--max-frames", "5", check=False)
+    assert ran.returncode == 69 and "cannot load as a MediaPipe segmenter" in ran.stderr
+    segmented = bgfx("segment", SERGEY, "--model", bare, "--out", tmp_path / "m", check=False)
+    assert segmented.returncode == 69 and "cannot load as a MediaPipe segmenter" in segmented.stderr

@@ -347,3 +347,22 @@ def test_saving_the_config_file_applies_it(start, tmp_path: Path) -> None:
     daemon.wait_frames(10)
     assert tuple(cv2.imread(str(daemon.camera_dir / "latest.png"))[10, 10]) == (255, 0, 0)
     assert daemon.stop() == 0
+
+
+def test_the_shipped_hotkeys_work_with_real_key_presses(tmp_path: Path, xvfb: str) -> None:
+    config = tmp_path / "bgfx.yaml"
+    config.write_text("effects: [{type: blur}]\n")  # no hotkeys: the shipped ones apply
+    daemon = RunningDaemon(tmp_path, ["--config", str(config), "--input", str(VIDEO), "--backend", "fakecam"],
+                           {"DISPLAY": xvfb})
+    try:
+        daemon.wait_frames(10)
+        daemon.wait_for("hotkeys to be bound", lambda: "hotkeys: <ctrl>+<alt>+m" in daemon.log())
+        press = lambda keys: subprocess.run(["xdotool", "key", keys], env={**os.environ, "DISPLAY": xvfb}, check=True)
+        press("ctrl+alt+space")
+        daemon.wait_for("pause by <ctrl>+<alt>+<space>", lambda: daemon.status()["state"] == "paused", timeout=30)
+        press("ctrl+alt+space")
+        daemon.wait_for("resume", lambda: daemon.status()["state"] == "running", timeout=30)
+        press("ctrl+alt+b")
+        daemon.wait_for("blur off by <ctrl>+<alt>+b", lambda: daemon.status()["effects"] == {"blur": False}, timeout=30)
+    finally:
+        assert daemon.stop() == 0
