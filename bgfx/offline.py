@@ -18,7 +18,15 @@ from bgfx.live.settings import Config
 from bgfx.live.signals import SignalFlags
 from bgfx.live.sinks.file import VIDEO_FOURCC, FileSink
 from bgfx.output_files import (
-    IMAGE_SUFFIXES, AtomicFile, Interrupted, check_size, check_video, is_image, read_photo, refuse_overlaps, write_image,
+    IMAGE_SUFFIXES,
+    AtomicFile,
+    Interrupted,
+    check_size,
+    check_video,
+    is_image,
+    read_photo,
+    refuse_overlaps,
+    write_image,
 )
 from bgfx.vision.frame import Frame
 from bgfx.vision.models import load_catalog, locate

@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 
 PACKAGE = ROOT / "bgfx"
 FOUNDATION = {"bgfx.errors", "bgfx.shipped"}  # importable from every wing
-TOOLS = {"bgfx.cli", "bgfx.offline", "bgfx.bench", "bgfx.doctor", "bgfx.service", "bgfx.config", "bgfx.__main__"}
+TOOLS = {"bgfx.cli", "bgfx.offline", "bgfx.bench", "bgfx.doctor", "bgfx.service", "bgfx.config", "bgfx.output_files",
+         "bgfx.__main__"}
 
 
 def module_name(path: Path) -> str:

@@ -15,6 +15,7 @@ from bgfx.live.control.handler import CommandHandler
 from bgfx.live.settings import Config
 from bgfx.vision.effects import ChainItem
 from bgfx.vision.pipeline import Pipeline
+from bgfx.vision.segmenter_pool import SegmenterPool
 
 PRESETS = """
 segmentation: {models: [selfie_landscape, selfie_square, deeplab_v3]}
@@ -159,9 +160,9 @@ def test_slow_work_never_holds_up_the_loop(handler: CommandHandler, monkeypatch:
     handler.settle()
     assert reload_reply.ok and handler.pipeline.chain.enabled == {"blur": True}  # the file's chain, as reloaded
 
-    real_open = Pipeline._open
+    real_open = SegmenterPool.open
     gate.clear()
-    monkeypatch.setattr(Pipeline, "_open", lambda self, *a: gate.wait(20) and real_open(self, *a))
+    monkeypatch.setattr(SegmenterPool, "open", lambda self, *a: gate.wait(20) and real_open(self, *a))
     switch = Reply()
     handler.apply(Command("model", "selfie_square"), switch)
     handler.apply_pending()

@@ -79,7 +79,7 @@ def test_spare_segmenters_are_bounded(tmp_path: Path, monkeypatch: pytest.Monkey
             pipeline.set_model(model)
         assert closed == []  # three models: the running one and two spares, swapped back and forth
         pipeline.set_model(str(own))  # a fourth: the oldest spare is closed
-        assert closed == ["deeplab_v3"] and len(pipeline._spares) == 2
+        assert closed == ["deeplab_v3"] and len(pipeline.pool.spares) == 2
 
 
 def test_an_effect_that_starts_disabled_loads_no_model() -> None:
@@ -89,11 +89,11 @@ def test_an_effect_that_starts_disabled_loads_no_model() -> None:
 
 def test_a_model_that_gives_hair_serves_both_masks_and_the_plan_says_so() -> None:
     with Pipeline((), SegmentationSettings()) as pipeline:
-        assert pipeline.plan(frozenset({"person", "hair"}), "selfie_multiclass") == {"selfie_multiclass": {"person", "hair"}}
-        assert pipeline.plan(frozenset({"person", "hair"}), "selfie_landscape") == {
+        assert pipeline.pool.plan(frozenset({"person", "hair"}), "selfie_multiclass") == {"selfie_multiclass": {"person", "hair"}}
+        assert pipeline.pool.plan(frozenset({"person", "hair"}), "selfie_landscape") == {
             "selfie_landscape": {"person"}, "hair": {"hair"}}
         with pytest.raises(ModelError, match="no model known to bgfx gives a 'sky' mask"):
-            pipeline.plan(frozenset({"sky"}), "selfie_landscape")
+            pipeline.pool.plan(frozenset({"sky"}), "selfie_landscape")
 
 
 def test_a_failed_model_switch_keeps_the_running_model(video_frames: list[np.ndarray]) -> None:

@@ -87,6 +87,7 @@ class Daemon:
             self.front_ends.start_control()
             stack.callback(self.front_ends.stop)
             pipeline = live_pipeline(cfg, cfg.effects, download=True)  # the first run may download the model
+            pipeline.pool.allow_download = False  # from now on a download would stall a switch: `bgfx models pull` instead
             self.handler = CommandHandler(cfg, pipeline, self.commands, load=self.options.load, build=live_pipeline, adopt=self._adopt)
             stack.callback(self.handler.close)
             self.output = Output(open_sink(cfg.output, size, fps), size, fps, paced=cfg.output.fps is not None,

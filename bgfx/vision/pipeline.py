@@ -15,24 +15,15 @@ from typing import Literal
 
 import numpy as np
 
-from bgfx.errors import ModelError
 from bgfx.vision.effects import Chain, ChainItem, needs_of
 from bgfx.vision.frame import Frame, Segmentation
-from bgfx.vision.models import Catalog, load_catalog, locate
+from bgfx.vision.models import Catalog, load_catalog
 from bgfx.vision.refine import Refiner, RefineSettings
-from bgfx.vision.segmentation import (
-    RunningMode,
-    Segmenter,
-    SegmenterOptions,
-    inspect_model,
-    provided_masks,
-    verify_model,
-)
+from bgfx.vision.segmentation import RunningMode, Segmenter
+from bgfx.vision.segmenter_pool import SegmenterPool
 from bgfx.vision.timing import StageClock, stage
 
 log = logging.getLogger(__name__)
-
-MAX_SPARES = 2  # segmenters kept after an effect toggles off or the model switches (a few MB to ~30 MB each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +74,11 @@ class Pipeline:
         download: bool = True,
     ) -> None:
         self.mode = mode
-        self.catalog = catalog or load_catalog()
         self.settings = segmentation
+        self.pool = SegmenterPool(catalog or load_catalog(), segmentation, mode, download)
         self.person_model = segmentation.model
         self.refine_settings = refine
-        self.allow_download = download  # the live daemon turns this off once streaming: a download would stall it
         self.segmenters: dict[str, Segmenter] = {}
-        self._spares: dict[tuple[str, frozenset[str]], Segmenter] = {}  # recently unneeded, kept for a quick return
         self._mask_source: dict[str, str] = {}
         self._refiners: dict[str, Refiner] = {}
         self._last: dict[str, Segmentation] = {}
@@ -109,54 +98,24 @@ class Pipeline:
 
     def close(self) -> None:
         """Close every segmenter (the spares too) and every effect runtime."""
-        for segmenter in [*self.segmenters.values(), *self._spares.values()]:
+        for segmenter in self.segmenters.values():
             segmenter.close()
-        self.segmenters, self._spares = {}, {}
+        self.segmenters = {}
+        self.pool.close()
         self.chain.close()
-
-    def _retire(self, model: str, segmenter: Segmenter) -> None:
-        """Keep a segmenter no effect needs now among the spares (toggling back costs nothing); close the oldest."""
-        self._spares[(model, segmenter.options.wanted)] = segmenter
-        while len(self._spares) > MAX_SPARES:
-            self._spares.pop(next(iter(self._spares))).close()
-
-    def _open(self, model: str, wanted: frozenset[str]) -> Segmenter:
-        located = locate(model, self.catalog, verify=verify_model, download=self.allow_download)
-        options = SegmenterOptions(
-            running_mode=self.mode,
-            wanted=wanted,
-            rotation_degrees=self.settings.rotation,
-            display_names_locale=self.settings.locale,
-        )
-        return Segmenter(located, options)
-
-    def plan(self, needs: frozenset[str], person_model: str) -> dict[str, frozenset[str]]:
-        """Model name → masks to take from it, for the masks the chain needs."""
-        plan: dict[str, set[str]] = {}
-        for mask in sorted(needs):
-            if mask == "person":
-                source = person_model
-            elif mask == "hair":
-                entry = self.catalog.entries.get(person_model)
-                gives_hair = entry is not None and "hair" in provided_masks(entry.labels)
-                source = person_model if gives_hair else self.settings.hair_model
-            else:
-                raise ModelError(f"no model known to bgfx gives a {mask!r} mask")
-            plan.setdefault(source, set()).add(mask)
-        return {model: frozenset(masks) for model, masks in plan.items()}
 
     def _rebuild(self, needs: frozenset[str], person_model: str, ready: dict | None = None) -> None:
         """Open the segmenters these needs call for (prepared ones, spares, or new: new ones first); swap only
         when all load. Prepared segmenters left unused become spares."""
         ready = dict(ready or {})
-        plan = self.plan(needs, person_model)
+        plan = self.pool.plan(needs, person_model)
         opened: dict[str, Segmenter] = {}
         try:
             for model, wanted in plan.items():
                 current = self.segmenters.get(model)
                 if current is None or current.options.wanted != wanted:
                     key = (model, wanted)
-                    opened[model] = ready.pop(key, None) or self._spares.pop(key, None) or self._open(model, wanted)
+                    opened[model] = ready.pop(key, None) or self.pool.take(key)
         except BaseException:
             for segmenter in [*opened.values(), *ready.values()]:
                 segmenter.close()
@@ -170,9 +129,9 @@ class Pipeline:
                 self._last[model] = self._last[previous]  # show the old mask until the new model answers
         for model, segmenter in old.items():
             if self.segmenters.get(model) is not segmenter:
-                self._retire(model, segmenter)
+                self.pool.retire(model, segmenter)
         for (model, _), segmenter in ready.items():
-            self._retire(model, segmenter)
+            self.pool.retire(model, segmenter)
         self._last = {model: result for model, result in self._last.items() if model in self.segmenters}
         self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings) for mask in self._mask_source}
         self.person_model = person_model
@@ -189,12 +148,12 @@ class Pipeline:
             person = person_model or self.person_model
             needs = chain.needs if chain is not None else self.chain.needs
             if person_model is not None and "person" not in needs:
-                self._check_gives_person(person_model)  # nothing will load it now: check it before accepting it
-            for model, wanted in self.plan(needs, person).items():
+                self.pool.check_gives_person(person_model)  # nothing will load it now: check it before accepting it
+            for model, wanted in self.pool.plan(needs, person).items():
                 current = self.segmenters.get(model)
                 fresh = current is None or current.options.wanted != wanted
-                if fresh and (model, wanted) not in self._spares:
-                    ready[(model, wanted)] = self._open(model, wanted)
+                if fresh and (model, wanted) not in self.pool.spares:
+                    ready[(model, wanted)] = self.pool.open(model, wanted)
         except BaseException:
             Prepared(chain, "", ready).discard()
             raise
@@ -215,12 +174,6 @@ class Pipeline:
             old.close()
         if switched and "person" in self._refiners:
             self._refiners["person"].reset()
-
-    def _check_gives_person(self, person_model: str) -> None:
-        located = locate(person_model, self.catalog, verify=verify_model, download=self.allow_download)
-        provides = provided_masks(inspect_model(located.path).labels)
-        if "person" not in provides:
-            raise ModelError(f"model {person_model!r} gives masks {', '.join(sorted(provides))}; it cannot give person")
 
     def set_model(self, person_model: str) -> None:
         """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
