@@ -29,6 +29,7 @@ from bgfx.live.control.handler import CommandHandler
 from bgfx.live.feed import Demand, Feed
 from bgfx.live.notify import Notifier
 from bgfx.live.output import Output
+from bgfx.live.safe_frames import SafeFrames
 from bgfx.live.settings import Config
 from bgfx.live.signals import SignalFlags
 from bgfx.live.sinks import open_sink
@@ -80,6 +81,7 @@ class Daemon:
 
     def run(self) -> int:
         cfg = self.config
+        _warn_passthrough(cfg)
         cv2.setNumThreads(cfg.live.opencv_threads)
         size, fps = geometry(cfg)
         self.front_ends = FrontEnds(self.commands, Asker(self.commands, lambda: self.status.latest), self.options.config_path)
@@ -96,6 +98,7 @@ class Daemon:
             self.feed = Feed(cfg.capture, 1.0 / fps, self.stats.fps_in)
             stack.callback(self.feed.release)
             self.cards = Cards(cfg.pause, size)
+            self.safe = SafeFrames(cfg.live, self.cards)
             self.front_ends.start(cfg)
             stack.callback(self.notifier.close)
             self._loop()
@@ -136,23 +139,25 @@ class Daemon:
         return True
 
     def _compose(self, frame: Frame | None, paused: bool) -> np.ndarray:
+        """The picture to send: a card, the chain's composite on fresh masks, or a safe frame (never the room)."""
         if frame is None or paused:
             return self.cards.show("paused" if paused else "camera lost - reconnecting", self.feed.last_image)
-        pipeline, live = self.handler.pipeline, self.handler.config.live
+        pipeline = self.handler.pipeline
         try:
             results = pipeline.segment(frame)
-            if pipeline.mask_age_ms(frame, results) > live.max_mask_age_ms:
-                return self.cards.show("", self.feed.last_image) if live.stale == "card" else np.array(frame.image)
-            return pipeline.render(frame, pipeline.masks(frame, results))
+            if pipeline.mask_age_ms(frame, results) > self.handler.config.live.max_mask_age_ms:
+                return self.safe.instead(frame)
+            return self.safe.remember(pipeline.render(frame, pipeline.masks(frame, results)))
         except Exception:
-            log.exception("frame %d ms: processing failed; sending it unprocessed", frame.timestamp_ms)
-            return np.array(frame.image)
+            return self.safe.failed(frame)
 
     def _adopt(self, old: Config, new: Config) -> None:
         """Apply what a reload changed beyond the pipeline; name each key that waits for a restart."""
         cv2.setNumThreads(new.live.opencv_threads)
         self.feed.reconfigure(new.capture)
         self.cards = Cards(new.pause, self.output.size)
+        self.safe = SafeFrames(new.live, self.cards)
+        _warn_passthrough(new)
         self.front_ends.adopt(old, new)
         for key in (f.name for f in fields(new.output)):
             before, after = getattr(old.output, key), getattr(new.output, key)
@@ -168,6 +173,12 @@ class Daemon:
             h.pipeline, state=state, preset=h.preset, camera="open" if self.feed.is_open else "closed",
             readers=self.output.readers_seen, config=h.config.source,
         ), notify=not force)
+
+
+def _warn_passthrough(config: Config) -> None:
+    if config.live.stale == "passthrough":
+        log.warning("live.stale: passthrough: with no fresh mask (start, a stall, an error) your room goes out "
+                    "as the camera sees it; `blur` (the default) or `card` never show it")
 
 
 def run(options: RunOptions) -> int:

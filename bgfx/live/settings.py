@@ -44,13 +44,14 @@ class OutputSettings:
 
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
-    """max_mask_age_ms: reuse the newest mask up to this age, then `stale` (passthrough or card);
+    """max_mask_age_ms: reuse the newest mask up to this age, then `stale`: blur (the last good picture for a
+    moment, then the live frame blurred whole), card (the pause card) or passthrough (the camera as is);
     on_demand: keep the camera closed until an app reads the output; release_after_s: idle delay;
     watch_config: apply the config file when it is saved (as `bgfx ctl reload` does);
     opencv_threads: OpenCV's thread pool (1 costs least CPU per frame)."""
 
     max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
-    stale: Literal["passthrough", "card"] = "passthrough"
+    stale: Literal["blur", "card", "passthrough"] = "blur"
     on_demand: bool = False
     release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
     watch_config: bool = True

@@ -29,14 +29,18 @@ class RunningDaemon:
 
     def frames(self) -> list[tuple[float, float]]:
         """(monotonic time, green share) per frame received so far."""
+        return [(row[0], row[1]) for row in self.frame_rows()]
+
+    def frame_rows(self) -> list[tuple[float, float, float]]:
+        """(monotonic time, green share, sharpness) per frame received so far."""
         path = self.camera_dir / "frames.log"
         if not path.exists():
             return []
         rows = []
         for line in path.read_text().splitlines():
             parts = line.split()
-            if len(parts) == 2:
-                rows.append((float(parts[0]), float(parts[1])))
+            if len(parts) == 3:
+                rows.append((float(parts[0]), float(parts[1]), float(parts[2])))
         return rows
 
     def wait_for(self, what: str, condition: Callable[[], bool], timeout: float = 60.0) -> None:

@@ -21,6 +21,13 @@ import numpy as np
 import pyvirtualcam
 
 
+def sharpness(image: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey picture at 1/4 size: high for a camera frame, near 0 for a blur."""
+    grey = cv2.cvtColor(cv2.resize(image, (image.shape[1] // 4, image.shape[0] // 4), interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
 class FakeCam:
     def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw: object) -> None:
         self.width, self.height = width, height
@@ -33,7 +40,7 @@ class FakeCam:
     def send(self, frame: np.ndarray) -> None:
         image = frame.reshape(self.height, self.width, 3)
         green = float(((image[..., 1] == 255) & (image[..., 0] == 0) & (image[..., 2] == 0)).mean())
-        self._log.write(f"{time.monotonic():.4f} {green:.4f}\n")
+        self._log.write(f"{time.monotonic():.4f} {green:.4f} {sharpness(image):.2f}\n")
         self._count += 1
         if self._count % 5 == 1:
             tmp = self.directory / "latest.tmp.png"
