@@ -79,6 +79,40 @@ def measure_hair_kept(evaldir: Path, model: str, settings: RefineSettings) -> di
     return {"raw": kept_raw / total, "refined": kept_refined / total}
 
 
+def measure_tint(evaldir: Path, stills: Path, model: str, settings: RefineSettings) -> dict[str, object]:
+    """hair_tint through the pipeline (IMAGE mode), the hair mask alone (before) vs confined to the person (now):
+    IoU of the tinted region with ground-truth hair, and the share of tinted pixels outside the person."""
+    from bgfx.vision.effects import ChainItem
+    from bgfx.vision.frame import Frame
+    from bgfx.vision.pipeline import Pipeline, SegmentationSettings
+
+    runtime = HairTint(strength=100).prepare()
+
+    def tinted(pipeline: Pipeline, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pipeline.forget()
+        _, masks = pipeline.process(Frame(image, 0))
+        region, weight = runtime.weights(masks)
+        confined = np.zeros(image.shape[:2], np.uint8)
+        confined[region] = weight
+        return masks["hair"] > 127, confined > 127, masks["person"] > 127
+
+    iou = lambda a, b: (a & b).sum() / max(1, (a | b).sum())
+    chain = (ChainItem("tint", True, HairTint(strength=100)),)
+    with Pipeline(chain, SegmentationSettings(model=model), settings, mode=RunningMode.IMAGE) as pipeline:
+        ious = []
+        for path in sorted((evaldir / "images").glob("*.jpg")):
+            image = cv2.imread(str(path))
+            truth = cv2.imread(str(evaldir / "masks" / f"{path.stem}_hair.png"), cv2.IMREAD_GRAYSCALE)
+            truth = cv2.resize(truth, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST) > 127
+            before, now, _ = tinted(pipeline, image)
+            ious.append((iou(before, truth), iou(now, truth)))
+        outside = {}
+        for path in sorted(stills.glob("*.jpg")):
+            before, now, person = tinted(pipeline, cv2.imread(str(path)))
+            outside[path.name] = tuple(float((t & ~person).sum() / max(1, t.sum())) for t in (before, now))
+    return {"iou": tuple(float(np.mean(column)) for column in zip(*ious)), "outside": outside}
+
+
 def contact_sheet(video: Path, model: str, settings: RefineSettings, out: Path, frame_index: int = 200) -> Path:
     capture = cv2.VideoCapture(str(video))
     capture.set(cv2.CAP_PROP_POS_FRAMES, frame_index)
@@ -97,7 +131,7 @@ def contact_sheet(video: Path, model: str, settings: RefineSettings, out: Path, 
         "refined mask": cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR),
         "blur": Blur(strength=60).prepare().apply(image, {"person": alpha}, 0),
         "replace": Replace(colour=(120, 90, 40)).prepare().apply(image, {"person": alpha}, 0),
-        "hair tint": HairTint(colour=(200, 40, 200), strength=80).prepare().apply(image, {"hair": hair_alpha}, 0),
+        "hair tint": HairTint(colour=(200, 40, 200), strength=80).prepare().apply(image, {"hair": hair_alpha, "person": alpha}, 0),
     }
     labelled = []
     for name, tile in tiles.items():
@@ -124,11 +158,15 @@ def main() -> None:
     video = args.shared / "testdata" / "webcam_desk_960x540.mp4"
     flicker = measure_flicker(video, args.model, settings, args.frames)
     hair = measure_hair_kept(args.shared / "evaldata" / "hair_celebamaskhq", args.model, settings)
+    tint = measure_tint(args.shared / "evaldata" / "hair_celebamaskhq", args.shared / "testdata" / "stills", args.model, settings)
     sheet = contact_sheet(video, args.model, settings, args.out)
     print(f"model {args.model}, refine {settings}")
     print(f"{'measure':34} {'raw':>8} {'refined':>8}")
     print(f"{'flicker (flip-backs per px-frame)':34} {flicker['raw']:8.5f} {flicker['refined']:8.5f}   over {flicker['frames']} frames")
     print(f"{'hair kept (share of GT hair)':34} {hair['raw']:8.4f} {hair['refined']:8.4f}")
+    print(f"{'hair_tint IoU with GT hair':34} {tint['iou'][0]:8.4f} {tint['iou'][1]:8.4f}   (hair mask alone vs confined)")
+    for name, (before, now) in tint["outside"].items():
+        print(f"{'tinted outside the person':34} {before:8.4f} {now:8.4f}   {name}")
     print(f"contact sheet: {sheet}")
     (args.out / "quality.json").write_text(json.dumps({"model": args.model, "flicker": flicker, "hair_kept": hair}, indent=2))
 

