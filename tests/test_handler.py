@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,12 +45,20 @@ def handler(tmp_path: Path):
     made.close()
 
 
+def settle(handler: CommandHandler, timeout_s: float = 30.0) -> None:
+    """Let the loop turn until the handler's background work is done and finished (answered)."""
+    deadline = time.monotonic() + timeout_s
+    while not handler._background.idle() and time.monotonic() < deadline:
+        time.sleep(0.005)
+        handler.apply_pending()
+
+
 def run(handler: CommandHandler, text: str) -> tuple[bool, str]:
     """Apply a command as the loop does and wait for its answer (after its background work, if any)."""
     verb, _, argument = text.partition(" ")
     reply = Reply()
     handler.apply(Command(verb, argument or None), reply)
-    handler.settle()
+    settle(handler)
     assert reply.wait(0.0), f"{text} was not answered"
     return reply.ok, reply.message
 
@@ -120,7 +129,7 @@ def test_reloads_queued_back_to_back_read_the_file_once_and_all_are_answered(han
     queue.put(Command("toggle", "blur"), replies[3])
     assert handler.apply_pending() == 4
     assert replies[3].wait(0.0) and replies[3].message == "blur off"  # answered at once, the reloads run aside
-    handler.settle()
+    settle(handler)
     assert 1 <= len(loads) <= 2  # one may already run; every later one joins the one waiting
     assert [r.message for r in replies[:3]] == [f"reloaded {handler.file}"] * 3
 
@@ -157,7 +166,7 @@ def test_slow_work_never_holds_up_the_loop(handler: CommandHandler, monkeypatch:
     handler.apply_pending()
     assert not reload_reply.wait(0.2)
     gate.set()
-    handler.settle()
+    settle(handler)
     assert reload_reply.ok and handler.pipeline.chain.enabled == {"blur": True}  # the file's chain, as reloaded
 
     real_open = SegmenterPool.open
@@ -169,5 +178,5 @@ def test_slow_work_never_holds_up_the_loop(handler: CommandHandler, monkeypatch:
     assert handler.pipeline.person_model == "selfie_landscape" and not switch.wait(0.2)  # the old model serves
     assert handler.apply(Command("next-model"), Reply()) is None  # steps on from the model being loaded
     gate.set()
-    handler.settle()
+    settle(handler)
     assert switch.ok and handler.pipeline.person_model == "deeplab_v3"

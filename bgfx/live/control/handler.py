@@ -12,7 +12,6 @@ command does can stop the loop.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 from typing import Callable
 
@@ -96,14 +95,6 @@ class CommandHandler:
             if reply is not None:
                 reply.set(*answer)
         return answer
-
-    def settle(self, timeout_s: float = 30.0) -> None:
-        """Wait until the background work is done and finished (for callers that need the outcome now)."""
-        deadline = time.monotonic() + timeout_s
-        while not self._background.idle() and time.monotonic() < deadline:
-            time.sleep(0.005)
-            for outcome in self._background.collect():
-                self._finish(outcome)
 
     def switch_model(self, name: str) -> Deferred:
         self._model_target = name

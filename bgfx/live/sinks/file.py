@@ -37,11 +37,9 @@ class FileSink:
         if not self._writer.isOpened():
             raise SinkError(f"{path}: cannot write a video here; check the folder and its permissions")
         self.path = path
-        self.frames = 0
 
     def send(self, image: np.ndarray) -> None:
         self._writer.write(image)
-        self.frames += 1
 
     readers = staticmethod(always_read)
 
