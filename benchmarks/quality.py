@@ -2,6 +2,10 @@
 
 - flicker: on the desk video, the share of pixel-frames whose binarised mask
   flips and flips back within three frames (lower is better);
+- hair_tint: IoU of the tinted region with ground-truth hair, the tint outside the
+  person on the stills, and over moving footage (a pan and zoom over the street
+  still, the desk clip): the tint outside the person and how well the hair mask
+  follows the motion between hair-model runs;
 - hair kept: the share of ground-truth hair pixels of the CelebAMask-HQ set
   that the person mask keeps (higher is better: "the top of my head is cut off");
 - a contact sheet PNG (input, raw mask, refined mask, blur, replace, hair tint).
@@ -18,10 +22,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgfx.vision.effects import ChainItem
 from bgfx.vision.effects.blur import Blur
 from bgfx.vision.effects.hair_tint import HairTint
 from bgfx.vision.effects.replace import Replace
 from bgfx.vision.models import load_catalog, locate
+from bgfx.vision.frame import Frame
+from bgfx.vision.pipeline import Pipeline, SegmentationSettings
 from bgfx.vision.refine import Refiner, RefineSettings
 from bgfx.vision.segmentation import (
     RunningMode,
@@ -79,23 +86,24 @@ def measure_hair_kept(evaldir: Path, model: str, settings: RefineSettings) -> di
     return {"raw": kept_raw / total, "refined": kept_refined / total}
 
 
+def tint_shares(weight: np.ndarray, person: np.ndarray) -> tuple[float, float]:
+    """Of a tint weight (H, W) uint8: the share of tinted pixels (> 127) outside the person (alpha <= 127),
+    and the share of the tint's total weight that falls outside it."""
+    tinted, outside = weight > 127, person <= 127
+    return float((tinted & outside).sum() / max(1, tinted.sum())), float(weight[outside].sum() / max(1, weight.sum()))
+
+
+def tint_weight(runtime, masks: dict[str, np.ndarray]) -> np.ndarray:
+    region, weight = runtime.weights(masks)
+    full = np.zeros(masks["hair"].shape, np.uint8)
+    full[region] = weight
+    return full
+
+
 def measure_tint(evaldir: Path, stills: Path, model: str, settings: RefineSettings) -> dict[str, object]:
-    """hair_tint through the pipeline (IMAGE mode), the hair mask alone (before) vs confined to the person (now):
-    IoU of the tinted region with ground-truth hair, and the share of tinted pixels outside the person."""
-    from bgfx.vision.effects import ChainItem
-    from bgfx.vision.frame import Frame
-    from bgfx.vision.pipeline import Pipeline, SegmentationSettings
-
+    """hair_tint through the pipeline (IMAGE mode, as `bgfx process` runs it), hair mask alone vs confined to the
+    person: IoU of the tinted region with ground-truth hair, and the tint outside the person on the stills."""
     runtime = HairTint(strength=100).prepare()
-
-    def tinted(pipeline: Pipeline, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pipeline.forget()
-        _, masks = pipeline.process(Frame(image, 0))
-        region, weight = runtime.weights(masks)
-        confined = np.zeros(image.shape[:2], np.uint8)
-        confined[region] = weight
-        return masks["hair"] > 127, confined > 127, masks["person"] > 127
-
     iou = lambda a, b: (a & b).sum() / max(1, (a | b).sum())
     chain = (ChainItem("tint", True, HairTint(strength=100)),)
     with Pipeline(chain, SegmentationSettings(model=model), settings, mode=RunningMode.IMAGE) as pipeline:
@@ -104,13 +112,68 @@ def measure_tint(evaldir: Path, stills: Path, model: str, settings: RefineSettin
             image = cv2.imread(str(path))
             truth = cv2.imread(str(evaldir / "masks" / f"{path.stem}_hair.png"), cv2.IMREAD_GRAYSCALE)
             truth = cv2.resize(truth, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST) > 127
-            before, now, _ = tinted(pipeline, image)
-            ious.append((iou(before, truth), iou(now, truth)))
+            pipeline.forget()
+            _, masks = pipeline.process(Frame(image, 0))
+            ious.append((iou(masks["hair"] > 127, truth), iou(tint_weight(runtime, masks) > 127, truth)))
         outside = {}
         for path in sorted(stills.glob("*.jpg")):
-            before, now, person = tinted(pipeline, cv2.imread(str(path)))
-            outside[path.name] = tuple(float((t & ~person).sum() / max(1, t.sum())) for t in (before, now))
+            pipeline.forget()
+            _, masks = pipeline.process(Frame(cv2.imread(str(path)), 0))
+            outside[path.name] = tint_shares(tint_weight(runtime, masks), masks["person"])
     return {"iou": tuple(float(np.mean(column)) for column in zip(*ious)), "outside": outside}
+
+
+def pan_zoom_frames(still: np.ndarray, seconds: float = 10.0, fps: int = 30, size: tuple[int, int] = (1280, 720)):
+    """A camera move over a photo: a 16:9 window sweeping from the left edge to the right edge while it zooms in
+    from 80 % of the widest view to 56 %, each view resized to `size`. Yields (timestamp_ms, BGR frame)."""
+    height, width = still.shape[:2]
+    widest = min(width, round(height * size[0] / size[1]))
+    count = int(seconds * fps)
+    for index in range(count):
+        t = index / max(1, count - 1)
+        view_w = round(widest * 0.8 * (1.0 - 0.3 * t))
+        view_h = round(view_w * size[1] / size[0])
+        x0 = round((width - view_w) * t)
+        y0 = round((height - view_h) * 0.3)
+        yield 1 + round(index * 1000 / fps), cv2.resize(still[y0 : y0 + view_h, x0 : x0 + view_w], size, interpolation=cv2.INTER_AREA)
+
+
+def measure_moving_tint(frames, model: str, settings: RefineSettings, hair_every: int) -> dict[str, float]:
+    """blur + hair_tint in VIDEO mode over moving frames: tint outside the person (mean and worst frame of
+    both shares), and the IoU of the hair mask with that of a hair run on every frame (how well the mask
+    follows the motion between hair runs)."""
+    runtime = HairTint(strength=100).prepare()
+    chain = (ChainItem("tint", True, HairTint(strength=100)),)
+    shares, ious = [], []
+    with (
+        Pipeline(chain, SegmentationSettings(model=model, hair_every=hair_every), settings) as gated,
+        Pipeline(chain, SegmentationSettings(model=model, hair_every=1), settings) as every,
+    ):
+        for timestamp_ms, image in frames:
+            frame = Frame(image, timestamp_ms)
+            masks = gated.masks(frame, gated.segment(frame))
+            reference = every.masks(frame, every.segment(frame))["hair"] > 127
+            shares.append(tint_shares(tint_weight(runtime, masks), masks["person"]))
+            hair = masks["hair"] > 127
+            if reference.any():
+                ious.append((hair & reference).sum() / (hair | reference).sum())
+    tinted, weighted = np.array(shares).T
+    return {
+        "outside_mean": float(tinted.mean()), "outside_worst": float(tinted.max()),
+        "weight_outside_mean": float(weighted.mean()), "weight_outside_worst": float(weighted.max()),
+        "iou_vs_every_frame": float(np.mean(ious)), "frames": len(shares),
+    }
+
+
+def video_frames(video: Path, count: int):
+    """The first `count` frames of a video as (timestamp_ms, BGR frame)."""
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    for index in range(count):
+        ok, image = capture.read()
+        if not ok:
+            return
+        yield 1 + round(index * 1000 / fps), image
 
 
 def contact_sheet(video: Path, model: str, settings: RefineSettings, out: Path, frame_index: int = 200) -> Path:
@@ -159,16 +222,31 @@ def main() -> None:
     flicker = measure_flicker(video, args.model, settings, args.frames)
     hair = measure_hair_kept(args.shared / "evaldata" / "hair_celebamaskhq", args.model, settings)
     tint = measure_tint(args.shared / "evaldata" / "hair_celebamaskhq", args.shared / "testdata" / "stills", args.model, settings)
+    street = cv2.imread(str(args.shared / "testdata" / "stills" / "woman-5883428_1280.jpg"))
+    hair_every = SegmentationSettings().hair_every
+    moving = {
+        "street pan+zoom 10 s": measure_moving_tint(pan_zoom_frames(street), args.model, settings, hair_every),
+        "street fast pan+zoom 2 s": measure_moving_tint(pan_zoom_frames(street, seconds=2.0), args.model, settings, hair_every),
+        "desk clip 10 s": measure_moving_tint(video_frames(video, 300), args.model, settings, hair_every),
+    }
     sheet = contact_sheet(video, args.model, settings, args.out)
     print(f"model {args.model}, refine {settings}")
     print(f"{'measure':34} {'raw':>8} {'refined':>8}")
     print(f"{'flicker (flip-backs per px-frame)':34} {flicker['raw']:8.5f} {flicker['refined']:8.5f}   over {flicker['frames']} frames")
     print(f"{'hair kept (share of GT hair)':34} {hair['raw']:8.4f} {hair['refined']:8.4f}")
     print(f"{'hair_tint IoU with GT hair':34} {tint['iou'][0]:8.4f} {tint['iou'][1]:8.4f}   (hair mask alone vs confined)")
-    for name, (before, now) in tint["outside"].items():
-        print(f"{'tinted outside the person':34} {before:8.4f} {now:8.4f}   {name}")
+    print(f"{'tint outside the person':34} {'pixels':>8} {'weight':>8}")
+    for name, (pixels, weight) in tint["outside"].items():
+        print(f"{'':34} {pixels:8.4f} {weight:8.4f}   {name}")
+    print(f"moving, hair model every {hair_every}th frame: tint outside the person (pixels, weight: mean / worst frame); hair IoU vs every frame")
+    for name, m in moving.items():
+        print(
+            f"  {name:32} {m['outside_mean']:.4f} / {m['outside_worst']:.4f}   {m['weight_outside_mean']:.4f} / "
+            f"{m['weight_outside_worst']:.4f}   IoU {m['iou_vs_every_frame']:.4f}   ({m['frames']} frames)"
+        )
     print(f"contact sheet: {sheet}")
-    (args.out / "quality.json").write_text(json.dumps({"model": args.model, "flicker": flicker, "hair_kept": hair}, indent=2))
+    report = {"model": args.model, "flicker": flicker, "hair_kept": hair, "tint": tint, "moving_tint": moving}
+    (args.out / "quality.json").write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

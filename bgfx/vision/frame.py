@@ -12,6 +12,8 @@ from typing import Mapping
 
 import numpy as np
 
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels, end-exclusive
+
 
 @dataclass(frozen=True, slots=True)
 class Frame:
@@ -53,12 +55,15 @@ class Segmentation:
         gives it), or None when the category mask was not asked for.
     labels: the model's labels in index order (category values index this).
     timestamp_ms: of the frame the masks were computed from.
+    box: (x0, y0, x1, y1) frame pixels of the crop the model was given (the hair model's head crop),
+        the masks covering just that region; None when the model saw the whole frame.
     """
 
     masks: Mapping[str, np.ndarray]
     timestamp_ms: int
     labels: tuple[str, ...] = ()
     category: np.ndarray | None = None
+    box: Box | None = None
     _shape: tuple[int, int] = field(init=False, repr=False, default=(0, 0))
 
     def __post_init__(self) -> None:
@@ -83,6 +88,8 @@ class Segmentation:
                     f"Segmentation.category: expected shape {shape} like the masks, got {self.category.shape}"
                 )
             shape = self.category.shape
+        if self.box is not None and not (0 <= self.box[0] < self.box[2] and 0 <= self.box[1] < self.box[3]):
+            raise ValueError(f"Segmentation.box: expected (x0, y0, x1, y1) with 0 <= x0 < x1 and 0 <= y0 < y1, got {self.box}")
         object.__setattr__(self, "masks", MappingProxyType(dict(self.masks)))
         object.__setattr__(self, "_shape", shape or (0, 0))
 

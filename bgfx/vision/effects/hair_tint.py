@@ -2,9 +2,11 @@
 
 Works in CIE Lab: the hair keeps its L (lightness, which carries the texture)
 and takes the target colour's chroma (a, b); the result is blended by the hair
-mask's confidence times strength, confined to the person grown by 0.5 % of the
-frame's width (the outer strands stay in; bushes, hoods of passers-by and
-shadows do not). Only the hair's bounding box is converted.
+mask's confidence times strength, confined to the person: the lesser of the
+hair and person alphas, so outer strands in the person's soft edge take part
+of the tint and bushes, hoods of passers-by and shadows take none. (Growing
+the person mask by 0.5 % of the width first tinted 3-8 % outside the person
+on the stills for 0.003 IoU.) Only the hair's bounding box is converted.
 """
 
 from __future__ import annotations
@@ -18,21 +20,15 @@ import numpy as np
 from bgfx.vision.effects.composite import Workspace, blend_into
 from bgfx.vision.imaging import parse_colour
 
-GROW_SHARE = 0.005  # the person mask is grown by this share of the frame width (6 px at 1280) before it confines the hair
-
-
-def confine(hair: np.ndarray, person: np.ndarray, grow_px: int) -> tuple[tuple[slice, slice], np.ndarray]:
-    """The hair's bounding box and hair ∩ (person grown by grow_px) inside it (both inputs (H, W) uint8 alphas):
-    the outer strands stay in, nothing outside the person does. An empty box when there is no hair."""
+def confine(hair: np.ndarray, person: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray]:
+    """The hair's bounding box and hair ∩ person inside it (both (H, W) uint8 alphas, the lesser of the two):
+    the person alpha's soft edge lets outer strands take part of the tint; nothing the person mask leaves out
+    is tinted. An empty box when there is no hair."""
     x, y, w, h = cv2.boundingRect(hair)
     region = (slice(y, y + h), slice(x, x + w))
     if w == 0 or h == 0:
-        return region, hair[region]
-    height, width = hair.shape
-    x0, y0, x1, y1 = max(0, x - grow_px), max(0, y - grow_px), min(width, x + w + grow_px), min(height, y + h + grow_px)
-    size = 2 * grow_px + 1
-    grown = cv2.dilate(person[y0:y1, x0:x1], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    return region, cv2.min(hair[region], grown[y - y0 : y - y0 + h, x - x0 : x - x0 + w])
+        return region, hair[region]  # cv2.min of empty arrays gives None
+    return region, cv2.min(hair[region], person[region])
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +53,8 @@ class HairTintRuntime:
         self._workspace = Workspace()
 
     def weights(self, masks: Mapping[str, np.ndarray]) -> tuple[tuple[slice, slice], np.ndarray]:
-        """The hair's box and the tint's weight in it, (h, w) uint8: hair ∩ grown person, times strength."""
-        grow = round(GROW_SHARE * masks["hair"].shape[1])
-        region, confined = confine(masks["hair"], masks["person"], grow)
+        """The hair's box and the tint's weight in it, (h, w) uint8: hair ∩ person, times strength."""
+        region, confined = confine(masks["hair"], masks["person"])
         return region, cv2.convertScaleAbs(confined, alpha=self.settings.strength / 100.0)
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
