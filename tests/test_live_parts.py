@@ -144,7 +144,7 @@ def test_a_failing_sink_costs_the_frame_not_the_stream() -> None:
 
 
 def test_every_registered_sink_kind_opens_or_says_why(tmp_path) -> None:
-    assert set(SINKS) == {"virtualcam", "file", "preview", "null"}
+    assert set(SINKS) == {"virtualcam", "pipewire", "file", "preview", "null"}
     null = open_sink(OutputSettings(sink="null"), (8, 8), 30.0)
     assert null.readers(0.0) == 1
     null.close()
@@ -154,7 +154,7 @@ def test_every_registered_sink_kind_opens_or_says_why(tmp_path) -> None:
     written.send(np.zeros((16, 16, 3), np.uint8))
     written.close()
     assert (tmp_path / "o.mp4").stat().st_size > 0
-    with pytest.raises(SinkError, match="unknown sink 'ndi'; valid: virtualcam, file, preview, null"):
+    with pytest.raises(SinkError, match="unknown sink 'ndi'; valid: virtualcam, pipewire, file, preview, null"):
         open_sink(OutputSettings(sink="ndi"), (8, 8), 30.0)
     checks = SINKS["file"].doctor(OutputSettings(sink="file"), (8, 8), 30.0)
     assert [(c.level, c.detail) for c in checks] == [("FAIL", "output.path is not set")]

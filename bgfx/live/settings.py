@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from bgfx.live.sinks import SINKS
+from bgfx.live.sinks.pipewire import parse_description, parse_node_name
 from bgfx.vision.effects import ChainItem
 from bgfx.vision.imaging import parse_colour
 from bgfx.vision.pipeline import SegmentationSettings
@@ -33,13 +34,16 @@ class CaptureSettings:
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
     """sink: a registered sink kind (`bgfx.live.sinks.SINKS`); device: e.g. /dev/video10 (None = the first
-    loopback device); backend: a pyvirtualcam backend name; path: the file sink's output; fps: None = the capture's."""
+    loopback device); backend: a pyvirtualcam backend name; path: the file sink's output; fps: None = the capture's;
+    node_name, node_description: the pipewire sink's node (what readers target, what apps list)."""
 
     sink: str = field(default="virtualcam", metadata={"choices": tuple(SINKS)})
     device: str | None = None
     backend: str | None = None
     path: Path | None = None
     fps: float | None = field(default=None, metadata={"range": (1.0, 240.0)})
+    node_name: str = field(default="bgfx", metadata={"parse": parse_node_name})
+    node_description: str = field(default="bgfx virtual camera", metadata={"parse": parse_description})
 
 
 @dataclass(frozen=True, slots=True)

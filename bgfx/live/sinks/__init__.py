@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bgfx.errors import SinkError
-from bgfx.live.sinks import file, null, preview, virtualcam
+from bgfx.live.sinks import file, null, pipewire, preview, virtualcam
 from bgfx.live.sinks.base import Check, Sink, SinkKind
 
 if TYPE_CHECKING:
     from bgfx.live.settings import OutputSettings
 
-SINKS: dict[str, SinkKind] = {kind.name: kind for kind in (virtualcam.KIND, file.KIND, preview.KIND, null.KIND)}
+SINKS: dict[str, SinkKind] = {kind.name: kind for kind in (virtualcam.KIND, pipewire.KIND, file.KIND, preview.KIND, null.KIND)}
 
 __all__ = ["SINKS", "Check", "Sink", "SinkKind", "open_sink"]
 

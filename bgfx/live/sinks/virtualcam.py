@@ -36,7 +36,9 @@ AT_BOOT = (
 LOOPBACK_HELP = (
     f"no v4l2loopback device is available. Load the module with\n  {MODPROBE}\n"
     f"and to load it at every boot:\n{AT_BOOT}\n"
-    "(package v4l2loopback-dkms on Debian/Ubuntu, v4l2loopback-dkms or akmod-v4l2loopback elsewhere)"
+    "(package v4l2loopback-dkms on Debian/Ubuntu, v4l2loopback-dkms or akmod-v4l2loopback elsewhere).\n"
+    "No kernel module possible (Secure Boot, an immutable system)? Use the PipeWire camera instead: "
+    "output.sink: pipewire (or --sink pipewire; `bgfx doctor --sink pipewire` checks it)"
 )
 
 
@@ -135,7 +137,7 @@ def doctor(settings: OutputSettings, size: tuple[int, int], fps: float) -> list[
         return [Check("virtual camera", "ok", f"pyvirtualcam backend {settings.backend!r} opens")]
     if not MODULE.exists():
         return [Check("v4l2loopback", "FAIL", "the kernel module is not loaded",
-                      f"{MODPROBE}; to load it at boot:\n{AT_BOOT}")]
+                      f"{MODPROBE}; to load it at boot:\n{AT_BOOT}\nor, with no kernel module, output.sink: pipewire")]
     caps_file = MODULE / "parameters" / "exclusive_caps"
     caps = caps_file.read_text().strip() if caps_file.exists() else "?"
     checks = [Check("v4l2loopback", "ok", f"loaded, exclusive_caps={caps}")]

@@ -1,0 +1,195 @@
+"""The PipeWire camera, proven by real readers: a private PipeWire 1.x session, `bgfx run --sink pipewire`, and
+GStreamer readers in other processes (`pipewiresrc ! fdsink`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from bgfx.errors import SinkError
+from bgfx.live.settings import OutputSettings
+from bgfx.live.sinks import SINKS, open_sink
+from bgfx.live.sinks.pipewire import launch_command
+from bgfx.live.sinks.pipewire_graph import Graph, batches
+from tests.conftest import ROOT, VIDEO
+from tests.support.daemon import RunningDaemon
+from tests.support.pipewire_session import PipeWireSession, Reader, start_session
+
+NODE = "bgfx-test"
+CONFIG = """\
+effects: {effects}
+live: {live}
+output: {{sink: pipewire, node_name: {node}, node_description: "bgfx test camera"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def session() -> Iterator[PipeWireSession]:
+    session = start_session()
+    yield session
+    session.stop()
+
+
+@pytest.fixture()
+def start(tmp_path: Path, session: PipeWireSession) -> Iterator:
+    started: list[RunningDaemon] = []
+
+    def _start(effects: str = "[]", live: str = "{}") -> RunningDaemon:
+        config = tmp_path / "bgfx.yaml"
+        config.write_text(CONFIG.format(effects=effects, live=live, node=NODE))
+        daemon = RunningDaemon(tmp_path, ["--config", str(config), "--input", str(VIDEO)], session.env)
+        started.append(daemon)
+        daemon.wait_for("the node", lambda: node_props(session) is not None)
+        return daemon
+
+    yield _start
+    for daemon in started:
+        if daemon.process.poll() is None:
+            assert daemon.stop() == 0
+
+
+def node_props(session: PipeWireSession) -> dict | None:
+    dump = subprocess.run(["pw-dump", "--no-colors"], env=session.env, capture_output=True, timeout=20)
+    for item in json.loads(dump.stdout or b"[]"):
+        props = (item.get("info") or {}).get("props") or {}
+        if item.get("type", "").endswith("Interface:Node") and props.get("node.name") == NODE:
+            return props
+    return None
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(cv2.PSNR(a, b))
+
+
+@pytest.fixture(scope="module")
+def input_frames() -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(VIDEO))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            return frames
+        frames.append(image)
+
+
+def test_a_reader_gets_the_output_as_a_camera_of_the_right_size_rate_and_pixels(
+    start, session: PipeWireSession, input_frames: list[np.ndarray]
+) -> None:
+    start()
+    props = node_props(session)
+    assert props["media.class"] == "Video/Source" and props["media.role"] == "Camera"
+    assert props["node.description"] == "bgfx test camera"
+    reader = Reader(session.env, NODE)
+    try:
+        first = reader.read()
+        assert reader.size == (960, 540) and reader.rate in ("30000/1001", "30/1")
+        frames = [reader.read() for _ in range(45)]
+        began = time.monotonic()
+        for _ in range(30):
+            reader.read()
+        rate = 30 / (time.monotonic() - began)
+    finally:
+        reader.close()
+    assert 24 < rate < 36  # frames arrive at the camera's pace
+    best = [max(psnr(frame, truth) for truth in input_frames) for frame in [first, *frames[10::7]]]
+    assert min(best) >= 35, best  # the picture itself, after the YUV round trip
+
+
+def test_colours_survive_a_reader_that_converts_them_itself(start, session: PipeWireSession) -> None:
+    start(effects='[{type: replace, colour: "#2050E0"}]')  # a strong blue behind her: red and blue must not swap
+    reader = Reader(session.env, NODE, convert=True)
+    try:
+        frames = [reader.read() for _ in range(40)]
+    finally:
+        reader.close()
+    corner = np.median(frames[-1][10:60, 10:60].reshape(-1, 3), axis=0)  # the top left is background
+    assert np.abs(corner - (0xE0, 0x50, 0x20)).max() < 12, corner  # BGR of #2050E0
+
+
+def test_two_readers_at_once_then_one_leaves_and_another_comes(start, session: PipeWireSession) -> None:
+    daemon = start(live="{on_demand: true, release_after_s: 30}")  # on demand: the status counts readers
+    one, two = Reader(session.env, NODE), Reader(session.env, NODE)
+    try:
+        for _ in range(10):
+            one.read(), two.read()
+        daemon.wait_for("two readers", lambda: daemon.status()["readers"] == 2, timeout=20)
+        one.close()
+        for _ in range(10):
+            two.read()  # the other goes on
+    finally:
+        one.close(), two.close()
+    daemon.wait_for("no reader", lambda: daemon.status()["readers"] == 0, timeout=20)
+    daemon.wait_for("the node back", lambda: node_props(session) is not None, timeout=20)
+    later = Reader(session.env, NODE)
+    try:
+        assert later.read().shape == (540, 960, 3) and later.read().std() > 10  # a picture, not a blank
+    finally:
+        later.close()
+
+
+def test_on_demand_the_camera_opens_only_while_someone_reads(start, session: PipeWireSession) -> None:
+    daemon = start(live="{on_demand: true, release_after_s: 1}")
+    time.sleep(1.5)
+    assert daemon.status()["camera"] == "closed"
+    reader = Reader(session.env, NODE)
+    try:
+        for _ in range(15):
+            reader.read()
+        assert daemon.status()["camera"] == "open" and daemon.status()["readers"] == 1
+    finally:
+        reader.close()
+    daemon.wait_for("the camera released", lambda: daemon.status()["camera"] == "closed", timeout=20)
+    assert "camera released" in daemon.log()
+
+
+def test_without_a_pipewire_session_run_and_doctor_say_how_to_start_one(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no pipewire-0 socket here
+    monkeypatch.delenv("PIPEWIRE_REMOTE", raising=False)
+    with pytest.raises(SinkError, match=r"no PipeWire daemon answers in this session .*systemctl --user enable --now pipewire"):
+        open_sink(OutputSettings(sink="pipewire"), (64, 48), 30.0)
+    result = subprocess.run(
+        [sys.executable, "-m", "bgfx", "run", "--input", str(VIDEO), "--sink", "pipewire"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "pipewire sink: no PipeWire daemon answers" in result.stderr
+
+
+def test_doctor_reports_the_session_version_and_manager(session: PipeWireSession, monkeypatch) -> None:
+    for key in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
+        monkeypatch.setenv(key, session.env[key])
+    checks = SINKS["pipewire"].doctor(OutputSettings(sink="pipewire"), (64, 48), 30.0)
+    assert [check.level for check in checks] == ["ok"] and "PipeWire 1." in checks[0].detail
+
+
+def test_the_graph_counts_distinct_readers_of_our_node_from_split_monitor_output() -> None:
+    node = lambda ident, name: {"id": ident, "type": "PipeWire:Interface:Node",
+                                "info": {"props": {"node.name": name, "media.class": "Video/Source"}}}  # fmt: skip
+    link = lambda ident, source, reader: {"id": ident, "type": "PipeWire:Interface:Link",
+                                          "info": {"output-node-id": source, "input-node-id": reader}}  # fmt: skip
+    text = json.dumps([node(40, "bgfx"), node(41, "other")]) + "\n" + json.dumps([link(50, 40, 60), link(51, 40, 61)])
+    text += json.dumps([link(52, 40, 61), link(53, 41, 62)]) + json.dumps([{"id": 50, "info": None}])
+    graph, found, pending = Graph("bgfx"), [], ""
+    for start in range(0, len(text), 37):  # as the pipe delivers it: in pieces that cut objects
+        complete, pending = batches(pending + text[start : start + 37])
+        found += complete
+    assert pending == "" and len(found) == 4
+    counts = []
+    for batch in found:
+        graph.apply(batch)
+        counts.append(graph.readers())
+    assert counts == [0, 2, 2, 1]  # two links to one reader count once; another node's reader not at all
+
+
+def test_the_node_name_and_description_reach_the_publisher_quoted() -> None:
+    command = launch_command((1280, 720), 30000 / 1001, "cam", "my camera")
+    assert "framerate=30000/1001" in command and "blocksize=1382400" in command
+    assert command[-1] == 'stream-properties=props,media.class=Video/Source,media.role=Camera,node.name=cam,node.description=(string)"my\\ camera"'
