@@ -90,7 +90,7 @@ def test_a_reader_gets_the_output_as_a_camera_of_the_right_size_rate_and_pixels(
     reader = Reader(session.env, NODE)
     try:
         first = reader.read()
-        assert reader.size == (960, 540) and reader.rate in ("30000/1001", "30/1")
+        assert reader.size == (960, 540) and reader.rate == "30/1"
         frames = [reader.read() for _ in range(45)]
         began = time.monotonic()
         for _ in range(30):
@@ -191,5 +191,62 @@ def test_the_graph_counts_distinct_readers_of_our_node_from_split_monitor_output
 
 def test_the_node_name_and_description_reach_the_publisher_quoted() -> None:
     command = launch_command((1280, 720), 30000 / 1001, "cam", "my camera")
-    assert "framerate=30000/1001" in command and "blocksize=1382400" in command
+    assert "framerate=30/1" in command and "blocksize=1382400" in command  # a whole rate: Chromium needs one
     assert command[-1] == 'stream-properties=props,media.class=Video/Source,media.role=Camera,node.name=cam,node.description=(string)"my\\ camera"'
+
+
+PROBE_PAGE = """<!doctype html><html><body><video id=v autoplay muted playsinline></video><canvas id=c></canvas>
+<script>
+async function probe() {
+  const stream = await navigator.mediaDevices.getUserMedia({video: true});
+  const labels = (await navigator.mediaDevices.enumerateDevices()).filter(d => d.kind === 'videoinput').map(d => d.label);
+  const track = stream.getVideoTracks()[0];
+  const video = document.getElementById('v');
+  video.srcObject = stream;
+  await new Promise(resolve => { video.onloadeddata = resolve; });
+  await new Promise(resolve => setTimeout(resolve, 1000));
+  const canvas = document.getElementById('c');
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(video, 0, 0);
+  const data = context.getImageData(10, 10, 50, 50).data;  // the top left corner: background
+  const mean = [0, 0, 0];
+  for (let i = 0; i < data.length; i += 4) { mean[0] += data[i]; mean[1] += data[i + 1]; mean[2] += data[i + 2]; }
+  return {labels, label: track.label, settings: track.getSettings(), size: [video.videoWidth, video.videoHeight],
+          corner: mean.map(total => total / (data.length / 4))};
+}
+</script></body></html>"""
+
+
+@pytest.fixture()
+def camera_portal(session: PipeWireSession) -> Iterator[None]:
+    portal = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.camera_portal"], cwd=ROOT, env=session.env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert portal.stdout.readline().strip() == "ready"
+    yield
+    portal.terminate()
+    portal.wait(timeout=10)
+
+
+def test_a_browser_lists_the_camera_and_shows_its_picture(start, session: PipeWireSession, camera_portal) -> None:
+    from playwright.sync_api import sync_playwright
+
+    start(effects='[{type: replace, colour: "#2050E0"}]')
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", env=session.env,
+            args=["--use-fake-ui-for-media-stream", "--enable-features=WebRtcPipeWireCamera", "--disable-gpu",
+                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page()
+            page.route("http://localhost/", lambda route: route.fulfill(content_type="text/html", body=PROBE_PAGE))
+            page.goto("http://localhost/")  # localhost: a secure context, where getUserMedia is allowed
+            seen = page.evaluate("probe()")
+        finally:
+            browser.close()
+    assert seen["label"] == "bgfx test camera" and "bgfx test camera" in seen["labels"]
+    assert seen["size"] == [960, 540] and seen["settings"]["frameRate"] == 30
+    assert np.abs(np.array(seen["corner"]) - (0x20, 0x50, 0xE0)).max() < 16, seen["corner"]  # RGB of the replace colour
