@@ -2,7 +2,8 @@
 
 Checks: the config; the output, by its sink kind's own checks (the
 virtual camera: v4l2loopback loaded with exclusive_caps, a device, no other
-writer; or the configured pyvirtualcam backend opening); the camera (devices and their formats, or the video file);
+writer; or the configured pyvirtualcam backend opening; with no v4l2loopback, whether the PipeWire camera
+would work instead); the camera (devices and their formats, or the video file);
 the models the configured chain needs; hotkeys (X11) or the `bgfx ctl`
 alternative (Wayland); the control socket. A FAIL blocks `bgfx run`.
 """
@@ -22,8 +23,17 @@ from bgfx.vision.effects import needs_of
 
 
 def check_output(cfg: Config) -> list[Check]:
-    """The configured sink kind's own checks, at the capture's size and rate."""
-    return SINKS[cfg.output.sink].doctor(cfg.output, (cfg.capture.width, cfg.capture.height), cfg.output.fps or cfg.capture.fps)
+    """The configured sink kind's own checks, at the capture's size and rate; when the v4l2loopback camera
+    cannot work, how the PipeWire camera would fare here (as advice: it blocks nothing)."""
+    size, fps = (cfg.capture.width, cfg.capture.height), cfg.output.fps or cfg.capture.fps
+    checks = SINKS[cfg.output.sink].doctor(cfg.output, size, fps)
+    if cfg.output.sink == "virtualcam" and any(check.level == "FAIL" for check in checks):
+        for check in SINKS["pipewire"].doctor(cfg.output, size, fps):
+            if check.level == "ok":
+                checks.append(Check(f"instead: {check.name}", "ok", f"{check.detail}: output.sink: pipewire works here"))
+            else:
+                checks.append(Check(f"instead: {check.name}", "warn", check.detail, check.fix))
+    return checks
 
 
 def check_camera(cfg: Config) -> list[Check]:

@@ -250,3 +250,20 @@ def test_a_browser_lists_the_camera_and_shows_its_picture(start, session: PipeWi
     assert seen["label"] == "bgfx test camera" and "bgfx test camera" in seen["labels"]
     assert seen["size"] == [960, 540] and seen["settings"]["frameRate"] == 30
     assert np.abs(np.array(seen["corner"]) - (0x20, 0x50, 0xE0)).max() < 16, seen["corner"]  # RGB of the replace colour
+
+
+def test_doctor_without_v4l2loopback_says_whether_the_pipewire_camera_would_work(
+    bare_machine: Path, session: PipeWireSession, tmp_path: Path, monkeypatch
+) -> None:
+    from bgfx.doctor import report, run_checks
+
+    for key in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
+        monkeypatch.setenv(key, session.env[key])
+    text = report(run_checks(None, {}))
+    assert "[FAIL] v4l2loopback: the kernel module is not loaded" in text
+    assert "[  ok] instead: pipewire: PipeWire 1." in text and "answers" in text
+    assert "output.sink: pipewire works here" in text
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # a session with no PipeWire
+    text = report(run_checks(None, {}))
+    assert "[warn] instead: pipewire: no PipeWire daemon answers in this session" in text
+    assert "systemctl --user enable --now pipewire wireplumber" in text
