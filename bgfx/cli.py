@@ -172,11 +172,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import platformdirs
+
+    from bgfx.config_edit import ConfigEditor
     from bgfx.live.daemon import RunOptions, run
 
     path, values = args.config or _user_config(), overrides(args)
+    editor = ConfigEditor(path, platformdirs.user_config_path("bgfx") / "config.yaml", values)
     return run(RunOptions(load=lambda: load_config(path, values), config_path=path, max_frames=args.max_frames,
-                          signals=args.signals))
+                          signals=args.signals, editor=editor))
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    """Print the control page's address (with this start's token) and open it in the browser."""
+    import json
+    import webbrowser
+
+    from bgfx.live.control.socket_server import ControlError, runtime_dir
+
+    where = runtime_dir() / "web.json"
+    try:
+        page = json.loads(where.read_text())
+    except (OSError, ValueError):
+        raise ControlError(f"no control page: is `bgfx run` running, with live.web.enabled? ({where} is missing)") from None
+    url = f"{page['url']}?token={page['token']}"
+    print(url)
+    if not args.no_open:
+        webbrowser.open(url)
+    return 0
 
 
 def _user_config() -> Path | None:
@@ -328,6 +351,10 @@ def _live_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("words", nargs="+", help="a command and its argument (listed below)")
     p.add_argument("--json", action="store_true", help="status as one JSON object")
     p.set_defaults(func=cmd_ctl)
+
+    p = sub.add_parser("web", help="open the control page of the running daemon (prints its address)")
+    p.add_argument("--no-open", action="store_true", help="print the address only")
+    p.set_defaults(func=cmd_web)
 
     p = sub.add_parser("doctor", help="check camera, virtual camera, models, config and hotkeys; explain fixes")
     p.add_argument("--config", type=Path)

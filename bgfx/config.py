@@ -236,6 +236,11 @@ def build(cls: type, raw: Any, path: str, errors: list[str], base_dir: Path) -> 
     for name, f in fields.items():
         if name not in raw:
             continue
+        if dataclasses.is_dataclass(hints[name]):  # a nested section, e.g. live.web
+            nested = build(hints[name], raw[name], f"{path}.{name}", errors, base_dir)
+            if nested is not None:
+                values[name] = nested
+            continue
         try:
             values[name] = _convert(raw[name], hints[name], f.metadata, base_dir)
         except ValueError as e:

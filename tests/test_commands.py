@@ -25,7 +25,8 @@ def test_verbs_parse_with_and_without_their_argument() -> None:
     assert parse_command("  toggle   blur ") == Command("toggle", "blur")
     assert parse_command("next-preset") == Command("next-preset")
     assert str(Command("preset", "plain")) == "preset plain" and str(Command("pause")) == "pause"
-    assert {verb.name for verb in TABLE if verb.argument} == {"model", "toggle", "preset"}
+    assert {verb.name for verb in TABLE if verb.argument} == {"model", "toggle", "preset", "set", "order"}
+    assert parse_command("set effects.blur.strength=30") == Command("set", "effects.blur.strength=30")
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -83,6 +83,8 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
         ("- just\n- a list\n", "the top level must be a mapping of sections, got a list"),
         ("effects: {type: blur}", "effects: must be a list of effects, got a mapping"),
         ("output: {sink: screen}", "output.sink: must be one of virtualcam, pipewire, file, preview, null, got 'screen'"),
+        ("live: {web: {host: 0.0.0.0}}", "live.web.host: '0.0.0.0' is not a loopback address; the control page listens"),
+        ("live: {web: {port: 70000}}", "live.web.port: must be 0..65535, got 70000"),
         ("output: {node_name: 'my camera'}", "output.node_name: expected 1-64 letters, digits, '_', '.' or '-', got 'my camera'"),
         ("output: {node_description: 'a \\\"quoted\\\" name'}", "output.node_description: expected 1-128 printable characters without quotes"),
         ("live: {on_demand: 1}", "live.on_demand: must be true or false, got int 1"),

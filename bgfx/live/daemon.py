@@ -24,6 +24,7 @@ import numpy as np
 from bgfx.live.capture import is_camera
 from bgfx.live.cards import Cards
 from bgfx.live.control.commands import Asker, Command, CommandQueue
+from bgfx.live.control.editing import Editor
 from bgfx.live.control.front_ends import FrontEnds
 from bgfx.live.control.handler import CommandHandler
 from bgfx.live.feed import Demand, Feed
@@ -46,12 +47,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     """load: reads and validates the config (ConfigError); config_path: the file to watch (None: not watched);
-    max_frames: stop after sending this many frames; signals: the flags SIGTERM/SIGINT/SIGHUP set."""
+    max_frames: stop after sending this many frames; signals: the flags SIGTERM/SIGINT/SIGHUP set;
+    editor: makes and saves live edits of the config (`set`, `order`, `save`; None: not editable)."""
 
     load: Callable[[], Config]
     config_path: Path | None = None
     max_frames: int | None = None
     signals: SignalFlags = field(default_factory=SignalFlags)
+    editor: Editor | None = None
 
 
 def geometry(config: Config) -> tuple[tuple[int, int], float]:
@@ -78,6 +81,7 @@ class Daemon:
         self.status = StatusPublisher(self.notifier)
         self.signals = options.signals
         self.demand = Demand()
+        self._person: np.ndarray | None = None  # the last refined person alpha (the control page's mask view)
 
     def run(self) -> int:
         cfg = self.config
@@ -90,7 +94,8 @@ class Daemon:
             stack.callback(self.front_ends.stop)
             pipeline = live_pipeline(cfg, cfg.effects, download=True)  # the first run may download the model
             pipeline.pool.allow_download = False  # from now on a download would stall a switch: `bgfx models pull` instead
-            self.handler = CommandHandler(cfg, pipeline, self.commands, load=self.options.load, build=live_pipeline, adopt=self._adopt)
+            self.handler = CommandHandler(cfg, pipeline, self.commands, load=self.options.load, build=live_pipeline, adopt=self._adopt,
+                                          editor=self.options.editor)
             stack.callback(self.handler.close)
             self.output = Output(open_sink(cfg.output, size, fps), size, fps, paced=cfg.output.fps is not None,
                                  stats=self.stats, notifier=self.notifier)
@@ -121,6 +126,8 @@ class Daemon:
                 frame = self.feed.read()
             image = self._compose(frame, paused)
             self.output.send(image, frame)
+            if self.front_ends.preview.wanted():  # a control page is open
+                self.front_ends.preview.offer(image, frame.image if frame else None, self._person)
             self.notifier.watchdog()
             self._publish()
 
@@ -147,7 +154,9 @@ class Daemon:
             results = pipeline.segment(frame)
             if pipeline.mask_age_ms(frame, results) > self.handler.config.live.max_mask_age_ms:
                 return self.safe.instead(frame)
-            return self.safe.remember(pipeline.render(frame, pipeline.masks(frame, results)))
+            masks = pipeline.masks(frame, results)
+            self._person = masks.get("person")
+            return self.safe.remember(pipeline.render(frame, masks))
         except Exception:
             return self.safe.failed(frame)
 

@@ -46,13 +46,35 @@ class OutputSettings:
     node_description: str = field(default="bgfx virtual camera", metadata={"parse": parse_description})
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The control page (`bgfx web`): enabled; host: where it listens, a loopback address unless allow_remote
+    (a page that steers your camera must not be reachable from the network by accident); port: tried first,
+    a free one when it is taken (0: always a free one)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = field(default=8790, metadata={"range": (0, 65535)})
+    allow_remote: bool = False
+
+    def __post_init__(self) -> None:
+        if self.host not in LOOPBACK and not self.allow_remote:
+            raise ValueError(
+                f"host: {self.host!r} is not a loopback address; the control page listens on 127.0.0.1 or ::1 "
+                "unless `allow_remote: true` says otherwise (anyone who reaches it steers your camera)"
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
     """max_mask_age_ms: reuse the newest mask up to this age, then `stale`: blur (the last good picture for a
     moment, then the live frame blurred whole), card (the pause card) or passthrough (the camera as is);
     on_demand: keep the camera closed until an app reads the output; release_after_s: idle delay;
     watch_config: apply the config file when it is saved (as `bgfx ctl reload` does);
-    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame)."""
+    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame); web: the control page."""
 
     max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
     stale: Literal["blur", "card", "passthrough"] = "blur"
@@ -60,6 +82,7 @@ class LiveSettings:
     release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
     watch_config: bool = True
     opencv_threads: int = field(default=1, metadata={"range": (0, 64)})
+    web: WebSettings = WebSettings()
 
 
 @dataclass(frozen=True, slots=True)

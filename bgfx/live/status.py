@@ -44,6 +44,8 @@ class Stats:
         self.fps_in, self.fps_out = Rate(), Rate()
         self.e2e_ms: collections.deque[float] = collections.deque(maxlen=300)
         self.frames_out = 0
+        self._cpu_mark = (time.monotonic(), time.process_time())
+        self._cores = 0.0
 
     def sent(self, captured_ms: int | None) -> None:
         """A frame reached the sink; captured_ms: its capture timestamp (None for a card)."""
@@ -55,6 +57,7 @@ class Stats:
     def snapshot(self, pipeline: Pipeline, **fields: object) -> dict:
         """fps, segmentation latency (submit → result) and capture → sink latency, in ms, plus `fields`."""
         now = time.monotonic()
+        self._update_cores(now)
         person = pipeline.segmenters.get(pipeline.person_model)
         latency = percentiles(person.latencies_ms) if person else (0.0, 0.0)
         e2e = percentiles(self.e2e_ms)
@@ -69,10 +72,19 @@ class Stats:
             # results MediaPipe dropped while busy (one may still be in flight)
             "dropped": sum(max(0, s.submitted - s.delivered - 1) for s in pipeline.segmenters.values()),
             "frames_out": self.frames_out,
+            "cpu_cores": round(self._cores, 3),  # the whole process, over the last second or more
             "model": pipeline.person_model,
             "effects": dict(pipeline.chain.enabled),
             **fields,
         }
+
+
+    def _update_cores(self, now: float) -> None:
+        then, cpu_then = self._cpu_mark
+        if now - then >= 1.0:
+            cpu = time.process_time()
+            self._cores = (cpu - cpu_then) / (now - then)
+            self._cpu_mark = (now, cpu)
 
 
 class StatusPublisher:

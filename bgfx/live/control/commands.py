@@ -43,6 +43,12 @@ TABLE: tuple[Verb, ...] = (
     Verb("resume", None, "back to the camera", lambda h, arg: h.set_paused(False)),
     Verb("toggle-pause", None, "pause or resume", lambda h, arg: h.set_paused(None)),
     Verb("reload", None, "apply the config file again", lambda h, arg: h.reload()),
+    Verb("set", "KEY=VALUE", "change a setting live: effects.NAME.PARAM, refine.KEY, ... (`save` keeps it)",
+         lambda h, arg: h.edits.set(arg or "")),
+    Verb("order", "NAME,NAME", "run the chain's effects in this order", lambda h, arg: h.edits.order(arg or "")),
+    Verb("save", None, "write the live settings into the config file (its comments kept)", lambda h, arg: h.edits.save()),
+    Verb("revert", None, "drop unsaved changes: the config file again", lambda h, arg: h.reload()),
+    Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets)", lambda h, arg: h.settings()),
 )
 VERBS: dict[str, Verb] = {verb.name: verb for verb in TABLE}
 

@@ -7,13 +7,18 @@ state: they enqueue, and the loop applies.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from bgfx.live.control.commands import Asker, CommandQueue
 from bgfx.live.control.config_watch import ConfigWatch
 from bgfx.live.control.hotkeys import Hotkeys
-from bgfx.live.control.socket_server import ControlServer, socket_path
-from bgfx.live.settings import Config
+from bgfx.live.control.socket_server import ControlServer, runtime_dir, socket_path
+from bgfx.live.settings import Config, WebSettings
+from bgfx.live.web.preview import PreviewSlot
+
+
+log = logging.getLogger(__name__)
 
 
 class FrontEnds:
@@ -21,8 +26,11 @@ class FrontEnds:
 
     def __init__(self, commands: CommandQueue, asker: Asker, config_path: Path | None) -> None:
         self._commands = commands
+        self._asker = asker
         self._config_path = config_path
         self.control = ControlServer(socket_path(), asker)
+        self.preview = PreviewSlot()
+        self.web = None
         self._hotkeys: Hotkeys | None = None
         self._watch: ConfigWatch | None = None
 
@@ -33,18 +41,39 @@ class FrontEnds:
     def start(self, config: Config) -> None:
         self._set_hotkeys(config.hotkeys)
         self._set_watch(config.live.watch_config)
+        self._set_web(config.live.web)
 
     def adopt(self, old: Config, new: Config) -> None:
         """Follow a reload: restart the hotkeys if their bindings changed, start or stop the watch."""
         if new.hotkeys != old.hotkeys:
             self._set_hotkeys(new.hotkeys)
         self._set_watch(new.live.watch_config)
+        if new.live.web != old.live.web:
+            self._set_web(new.live.web)
 
     def _set_hotkeys(self, bindings: dict[str, str]) -> None:
         if self._hotkeys is not None:
             self._hotkeys.stop()
         self._hotkeys = Hotkeys(bindings, self._commands)
         self._hotkeys.start()
+
+    def _set_web(self, settings: WebSettings) -> None:
+        """The control page, (re)started on its settings; a port or address that cannot be had is logged."""
+        from bgfx.live.web.server import WebServer  # aiohttp only when the page is wanted
+
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
+        if not settings.enabled:
+            return
+        server = WebServer(settings, self._asker, self.preview, runtime_dir() / "web.json")
+        try:
+            server.start()
+        except OSError as e:
+            log.error("control page: cannot listen on %s:%d (%s); set live.web.port", settings.host, settings.port, e.strerror)
+            server.stop()
+            return
+        self.web = server
 
     def _set_watch(self, wanted: bool) -> None:
         wanted = wanted and self._config_path is not None
@@ -61,4 +90,6 @@ class FrontEnds:
             self._hotkeys.stop()
         if self._watch is not None:
             self._watch.stop()
+        if self.web is not None:
+            self.web.stop()
         self.control.stop()

@@ -18,6 +18,8 @@ from typing import Callable
 from bgfx.errors import BgfxError, CommandError
 from bgfx.live.control.background import Background, Deferred, Outcome
 from bgfx.live.control.commands import VERBS, Command, CommandQueue, Reply
+from bgfx.live.control.editing import Editor, Edits
+from bgfx.live.control.settings_view import describe
 from bgfx.live.settings import Config
 from bgfx.vision.effects import ChainItem
 from bgfx.vision.pipeline import Pipeline, Prepared
@@ -35,14 +37,15 @@ class CommandHandler:
 
     def __init__(
         self, config: Config, pipeline: Pipeline, commands: CommandQueue, *, load: Callable[[], Config],
-        build: PipelineFactory, adopt: Callable[[Config, Config], None],
+        build: PipelineFactory, adopt: Callable[[Config, Config], None], editor: Editor | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
         self.paused = False
         self.preset = "default"
         self._commands = commands
-        self._load, self._build, self._adopt = load, build, adopt
+        self._load, self.build, self.adopt = load, build, adopt
+        self.edits = Edits(self, editor)
         self._background = Background()
         self._model_target: str | None = None  # the model a switch in flight goes to (next-model steps from it)
         self._preset_target: str | None = None
@@ -146,7 +149,8 @@ class CommandHandler:
         def work() -> tuple[Config, str, Pipeline]:
             new = self._load()  # ConfigError: reported, nothing changed
             chosen = preset if preset in new.preset_names else "default"
-            return new, chosen, self._build(new, new.chain(chosen))  # ModelError, InputError: likewise
+            self.edits.forget()  # the file is the truth again
+            return new, chosen, self.build(new, new.chain(chosen))  # ModelError, InputError: likewise
 
         return Deferred("reload", work, self._swap_in, lambda result: result[2].close())
 
@@ -156,8 +160,13 @@ class CommandHandler:
         old_pipeline.close()
         old, self.config = self.config, replace(new, output=self.config.output)
         self.preset = chosen
-        self._adopt(old, new)
+        self.edits.unsaved = False
+        self.adopt(old, new)
         return f"reloaded {new.source}"
+
+    def settings(self) -> str:
+        """The live settings as JSON, for the control page."""
+        return describe(self.config, self.pipeline, preset=self.preset, paused=self.paused, unsaved=self.edits.unsaved)
 
     def close(self) -> None:
         self._background.close()

@@ -1,0 +1,158 @@
+"""Live edits of the config (the control page's sliders, reordering, Save), kept as YAML text with its comments.
+
+The daemon keeps one draft: the config file's text with the edits made since
+it was read (ruamel.yaml round-trip, so comments, order and quoting survive).
+Every edit is validated as loading validates (the same `config.parse`, the
+shipped default laid under the user's file), so an edit that `bgfx run` would
+refuse is refused here with the same key path, and the draft stays as it was.
+Save writes the draft atomically, keeping the file's mode; a config that was
+the shipped default is saved as the user's own config file, private (0600).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.util import load_yaml_guess_indent
+
+from bgfx import config as config_module
+from bgfx.errors import CommandError, ConfigError
+from bgfx.live.settings import Config
+
+log = logging.getLogger(__name__)
+
+BACKGROUNDS = ("image", "video", "colour")
+SECTIONS_SET = ("segmentation", "refine", "live", "pause", "capture")  # sections `set` may change (output waits for a restart)
+
+
+class ConfigEditor:
+    """path: the config file the daemon runs (None: the shipped default); save_to: where Save writes then."""
+
+    def __init__(self, path: Path | None, save_to: Path, overrides: dict[str, dict[str, Any]] | None = None) -> None:
+        self.path = path
+        self.save_to = path or save_to
+        self.overrides = overrides or {}  # the command line's (--input ...): they apply to every edit, never saved
+        self._yaml = YAML(typ="rt")
+        self._yaml.preserve_quotes = True
+
+    def original(self) -> str:
+        """The text edits start from: the file as it is now."""
+        return (self.path or config_module.default_path()).read_text(encoding="utf-8")
+
+    def set(self, draft: str | None, key: str, value: str) -> tuple[Config, str]:
+        """The draft with `key` (effects.NAME.PARAM or SECTION.KEY[.KEY]) set to `value` (YAML), validated."""
+        document = self._document(draft)
+        parsed = _scalar(value)
+        parts = key.split(".")
+        if parts[0] == "effects" and len(parts) == 3:
+            effect = _effect(document, parts[1])
+            if parts[2] in BACKGROUNDS:  # replace takes exactly one of them: the new one replaces the others
+                for other in BACKGROUNDS:
+                    effect.pop(other, None)
+            effect[parts[2]] = parsed
+        elif parts[0] in SECTIONS_SET and len(parts) >= 2:
+            node = document
+            for part in parts[:-1]:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
+                if not isinstance(node, dict):
+                    raise CommandError(f"{key}: {part} is not a section")
+            node[parts[-1]] = parsed
+        else:
+            raise CommandError(f"{key}: cannot be set live; use effects.NAME.PARAM or one of "
+                               f"{', '.join(SECTIONS_SET)} followed by a key")  # fmt: skip
+        return self._checked(document)
+
+    def order(self, draft: str | None, names: list[str]) -> tuple[Config, str]:
+        """The draft with the effects list in this order (every effect named once)."""
+        document = self._document(draft)
+        effects = document["effects"]
+        by_name = {_name_of(item): item for item in effects}
+        if sorted(names) != sorted(by_name):
+            raise CommandError(f"order: name every effect once: {', '.join(by_name)}; got {', '.join(names)}")
+        reordered = [by_name[name] for name in names]
+        effects.clear()
+        effects.extend(reordered)
+        return self._checked(document)
+
+    def save(self, draft: str | None) -> str:
+        """Write the draft (or the original) to the config file; returns where."""
+        text = draft if draft is not None else self.original()
+        target = self.save_to
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600  # the user's choice, or private
+            handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as file:
+                    file.write(text)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.chmod(temporary, mode)
+                os.replace(temporary, target)  # complete or not at all: never half a file under the name
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as e:
+            raise CommandError(f"{target}: cannot save ({e.strerror}); check the folder's permissions") from None
+        return str(target)
+
+    def _document(self, draft: str | None) -> Any:
+        """The draft as a round-trip document, with an effects list of its own (copied from the shipped default
+        when the user's file has none, as loading lays it under)."""
+        try:
+            text = draft if draft is not None else self.original()
+            _, sequence, offset = load_yaml_guess_indent(text)  # keep the file's own list indentation
+            self._yaml.indent(mapping=2, sequence=sequence or 2, offset=offset or 0)
+            document = self._yaml.load(text)
+        except (OSError, YAMLError) as e:
+            raise CommandError(f"the config file cannot be edited: {e}; fix it, then `bgfx ctl reload`") from None
+        if document is None:
+            document = self._yaml.load("{}")
+        if document.get("effects") is None:
+            document["effects"] = self._yaml.load(config_module.default_path().read_text(encoding="utf-8"))["effects"]
+        return document
+
+    def _checked(self, document: Any) -> tuple[Config, str]:
+        stream = io.StringIO()
+        self._yaml.dump(document, stream)
+        text = stream.getvalue()
+        source = str(self.path or config_module.default_path())
+        raw = yaml.safe_load(text)
+        shipped = yaml.safe_load(config_module.default_path().read_text(encoding="utf-8"))
+        raw = {**raw, **{key: shipped[key] for key in ("presets", "hotkeys") if raw.get(key) is None}}
+        try:
+            return config_module.parse(raw, source, Path(source).resolve().parent, self.overrides), text
+        except ConfigError as e:
+            raise CommandError(str(e).replace("\n", " ")) from None
+
+
+def _scalar(text: str) -> Any:
+    """A value as YAML reads it ('40' → 40, '#2050E0' → the string, 'true' → True)."""
+    if text.startswith("#"):
+        return text  # YAML would read a colour as a comment
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _name_of(item: Any) -> str:
+    return str(item.get("name", item.get("type")))
+
+
+def _effect(document: Any, name: str) -> Any:
+    for item in document["effects"]:
+        if _name_of(item) == name:
+            return item
+    raise CommandError(f"no effect named {name!r}; effects: {', '.join(_name_of(item) for item in document['effects'])}")

@@ -1,0 +1,101 @@
+"""The live edits behind `set`, `order`, `save` and `revert`: a draft of the config, applied as it is edited.
+
+The draft (the config file's YAML text with the edits since it was read) is
+made by an `Editor` the tools provide (it keeps comments; `bgfx.config_edit`).
+Each edit runs on the `Background` worker like a reload: validated, then its
+chain prepared (or, when it changes models or refinement, a whole pipeline
+built) while frames go on; the loop swaps it in between frames. The worker
+runs jobs in order and keeps the newest draft itself, so quick edits build on
+each other; `save` and `revert` queue behind them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from bgfx.errors import CommandError
+from bgfx.live.control.background import Deferred
+from bgfx.live.settings import Config
+
+if TYPE_CHECKING:
+    from bgfx.live.control.handler import CommandHandler
+
+
+class Editor(Protocol):
+    def set(self, draft: str | None, key: str, value: str) -> tuple[Config, str]: ...
+
+    def order(self, draft: str | None, names: list[str]) -> tuple[Config, str]: ...
+
+    def save(self, draft: str | None) -> str: ...
+
+
+class Edits:
+    def __init__(self, handler: CommandHandler, editor: Editor | None) -> None:
+        self._handler = handler
+        self._editor = editor
+        self.draft: str | None = None  # the worker's: the newest draft an edit made
+        self.unsaved = False  # the loop's: edits applied since the file was read or saved
+
+    def _needed(self) -> Editor:
+        if self._editor is None:
+            raise CommandError("this daemon cannot edit its config (started without a config file to edit)")
+        return self._editor
+
+    def set(self, argument: str) -> Deferred:
+        key, equals, value = argument.partition("=")
+        if not equals or not key:
+            raise CommandError(f"set takes KEY=VALUE (e.g. effects.blur.strength=40), got {argument!r}")
+        editor = self._needed()
+        return self._apply(f"set {key}={value}", lambda: editor.set(self.draft, key, value))
+
+    def order(self, argument: str) -> Deferred:
+        editor = self._needed()
+        names = [name for name in argument.split(",") if name]
+        return self._apply(f"order {','.join(names)}", lambda: editor.order(self.draft, names))
+
+    def save(self) -> Deferred:
+        editor = self._needed()
+
+        def finish(where: str) -> str:
+            self.unsaved = False
+            return f"saved {where}"
+
+        return Deferred("edit", lambda: editor.save(self.draft), finish)
+
+    def forget(self) -> None:
+        """The file is the truth again (a reload): the worker drops the draft before its next job."""
+        self.draft = None
+        self.unsaved = False
+
+    def _apply(self, done: str, edit) -> Deferred:
+        handler = self._handler
+
+        def work():
+            config, text = edit()
+            running, pipeline = handler.config, handler.pipeline
+            same_models = config.segmentation == running.segmentation and config.refine == running.refine
+            chain = config.chain(handler.preset if handler.preset in config.preset_names else "default")
+            built = pipeline.prepare(items=chain) if same_models else handler.build(config, chain)
+            self.draft = text
+            return config, built, same_models, pipeline, chain
+
+        def finish(result) -> str:
+            config, built, same_models, pipeline, chain = result
+            if same_models and handler.pipeline is pipeline:
+                pipeline.commit(built)
+            elif same_models:  # a reload replaced the pipeline meanwhile: the chain goes onto the new one
+                built.discard()
+                handler.pipeline.commit(handler.pipeline.prepare(items=chain))
+            else:
+                old_pipeline, handler.pipeline = handler.pipeline, built
+                old_pipeline.close()
+            old, handler.config = handler.config, replace(config, output=handler.config.output)
+            handler.adopt(old, handler.config)
+            self.unsaved = True
+            return done
+
+        def discard(result) -> None:
+            result[1].discard() if result[2] else result[1].close()
+
+        return Deferred("edit", work, finish, discard)

@@ -1,0 +1,81 @@
+"""What stands between the network and the daemon: a per-start token, Host and Origin checks, strict headers.
+
+A local web server is an attack surface: any page in the user's browser can
+send requests to 127.0.0.1, and DNS rebinding can make a foreign name resolve
+there. So every request needs the token (a cookie the page gets from the URL
+`bgfx web` opens, after which the URL is cleaned); the Host header must be the
+loopback name and port served (a rebound name is refused); a state-changing
+request or a WebSocket upgrade must come from the page's own Origin; no CORS
+header is ever sent; and a strict Content-Security-Policy lets the page load
+only its own files.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+COOKIE = "bgfx_token"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; media-src 'self' blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY", "Cache-Control": "no-store", "Cross-Origin-Resource-Policy": "same-origin",
+}  # fmt: skip
+SAFE_METHODS = ("GET", "HEAD")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def write_token_file(path: Path, url: str, token: str) -> None:
+    """{url, token} in the 0700 runtime folder, readable by this user only (`bgfx web` reads it)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump({"url": url, "token": token}, file)
+    os.replace(temporary, path)
+
+
+def guard(token: str, hosts: Callable[[], set[str]]) -> Callable:
+    """The middleware: hosts() gives the Host values served ("127.0.0.1:8790", "localhost:8790", ...)."""
+
+    def origin_ok(request: web.Request) -> bool:
+        return request.headers.get("Origin") in {f"http://{host}" for host in hosts()}
+
+    @web.middleware
+    async def check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+        if request.headers.get("Host") not in hosts():
+            return _refuse(421, "unknown host: open the page by the address `bgfx web` prints")
+        upgrade = request.headers.get("Upgrade", "").lower() == "websocket"
+        if (request.method not in SAFE_METHODS or upgrade) and not origin_ok(request):
+            return _refuse(403, "cross-origin request refused")
+        given = request.query.get("token")
+        if request.path == "/" and given is not None and hmac.compare_digest(given, token):
+            response = web.Response(status=303, headers={"Location": "/"})  # the token goes into a cookie; the URL is cleaned
+            response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
+            return _secured(response)
+        if not hmac.compare_digest(request.cookies.get(COOKIE, ""), token):
+            return _refuse(401, "no valid token: open the page with `bgfx web`")
+        return _secured(await handler(request))
+
+    return check
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return _secured(web.json_response({"ok": False, "message": reason}, status=status))
+
+
+def _secured(response: web.StreamResponse) -> web.StreamResponse:
+    for key, value in HEADERS.items():
+        response.headers[key] = value
+    return response
