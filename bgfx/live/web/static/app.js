@@ -133,17 +133,24 @@ function drawChart() {
   const canvas = $("chart");
   const context = canvas.getContext("2d");
   context.clearRect(0, 0, canvas.width, canvas.height);
+  const span = Math.max(60, samples.length);  // a minute at first, then up to five
   const plot = (index, scale, colour) => {
     context.strokeStyle = colour;
+    context.lineWidth = 2;
     context.beginPath();
     samples.forEach((sample, x) => {
-      const y = canvas.height - Math.min(1, sample[index] / scale) * (canvas.height - 4) - 2;
-      x === 0 ? context.moveTo(x * canvas.width / 300, y) : context.lineTo(x * canvas.width / 300, y);
+      const y = canvas.height - Math.min(1, sample[index] / scale) * (canvas.height - 16) - 2;
+      x === 0 ? context.moveTo(x * canvas.width / span, y) : context.lineTo(x * canvas.width / span, y);
     });
     context.stroke();
   };
   plot(0, 60, "#3a7");  // fps out, of 60
   plot(1, 2, "#c60");   // cores, of 2
+  context.font = "12px system-ui";
+  context.fillStyle = "#3a7";
+  context.fillText("fps out (of 60)", 4, 12);
+  context.fillStyle = "#c60";
+  context.fillText("CPU cores (of 2)", 120, 12);
 }
 
 function showStatus(answer) {
