@@ -25,7 +25,7 @@ def centre_of(mask: np.ndarray) -> np.ndarray:
 
 def test_the_hair_model_looks_at_a_square_around_the_hair_it_found(video_frames: list[np.ndarray]) -> None:
     height, width = video_frames[0].shape[:2]
-    with Pipeline((TINT,), SegmentationSettings(hair_every=1)) as pipeline:
+    with Pipeline((TINT,), SegmentationSettings(hair_every=1, still_every=1)) as pipeline:
         seen = [pipeline.segment(Frame(image, 1 + index * 33))["hair"] for index, image in enumerate(video_frames[:4])]
     whole, crops = seen[0], seen[1:]
     assert whole.box is None  # the first look is at the whole frame
@@ -51,7 +51,7 @@ def test_a_photo_gets_a_second_closer_look_and_a_close_face_none() -> None:
 
 def test_with_nobody_in_the_picture_the_hair_model_is_not_called(video_frames: list[np.ndarray]) -> None:
     empty = cv2.resize(video_frames[0][0:300, 0:300], (960, 540))  # the shelves behind her: nobody
-    with Pipeline((TINT,), SegmentationSettings(hair_every=1)) as pipeline:
+    with Pipeline((TINT,), SegmentationSettings(hair_every=1, still_every=1)) as pipeline:
         hair = pipeline.segmenters["hair"]
         calls = []
         original = hair.segment_for_video

@@ -30,7 +30,7 @@ def frames(video_frames: list[np.ndarray], count: int) -> list[Frame]:
 
 
 def test_two_models_run_each_at_its_own_cadence(video_frames: list[np.ndarray]) -> None:
-    with Pipeline((BLUR, TINT), SegmentationSettings(hair_every=3)) as pipeline:
+    with Pipeline((BLUR, TINT), SegmentationSettings(hair_every=3, still_every=1)) as pipeline:
         assert set(pipeline.segmenters) == {"selfie_landscape", "hair"}
         seen = []
         for frame in frames(video_frames, 7):
@@ -152,7 +152,7 @@ def test_a_model_switch_restarts_the_person_mask_smoothing(video_frames: list[np
 
 @pytest.mark.parametrize("every", [2, 3])
 def test_the_hair_cadence_follows_hair_every(video_frames: list[np.ndarray], every: int) -> None:
-    with Pipeline((TINT,), SegmentationSettings(hair_every=every)) as pipeline:
+    with Pipeline((TINT,), SegmentationSettings(hair_every=every, still_every=1)) as pipeline:
         stamps = [pipeline.segment(frame)["hair"].timestamp_ms for frame in frames(video_frames, 6)]
     assert stamps == [1 + (i - i % every) * 33 for i in range(6)]
 

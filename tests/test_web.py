@@ -52,7 +52,7 @@ def test_the_page_previews_and_steers_the_running_chain(tmp_path: Path, browser)
         changes = page.evaluate("""() => new Promise(resolve => {
             let count = 0; const img = document.getElementById('preview');
             new MutationObserver(() => count++).observe(img, {attributes: true, attributeFilter: ['src']});
-            setTimeout(() => resolve([count, img.naturalWidth]), 2000); })""")
+            setTimeout(() => img.addEventListener('load', () => resolve([count, img.naturalWidth]), {once: true}), 2000); })""")
         assert changes[0] >= 20 and 0 < changes[1] <= 640  # >= 10 pictures a second, at most 640 px wide
 
         blurred = sharpness_after(daemon)

@@ -18,6 +18,7 @@ import numpy as np
 from bgfx.vision.effects import Chain, ChainItem, needs_of
 from bgfx.vision.frame import Box, Frame, Segmentation
 from bgfx.vision.head_crop import HeadCrop, moved, person_present
+from bgfx.vision.motion import MotionGate
 from bgfx.vision.models import Catalog, load_catalog
 from bgfx.vision.refine import Refiner, RefineSettings
 from bgfx.vision.segmentation import PERSON, RunningMode, Segmenter
@@ -33,12 +34,16 @@ NOBODY = (1, 1)  # shape of the hair model's answer when nobody is in the pictur
 class SegmentationSettings:
     """model: catalog name or .tflite path for the person mask; models: the cycle for next/previous-model;
     hair_model: the model that gives `hair`; hair_every: run it every Nth frame (~25 CPU ms a run);
+    still_every: while the picture is still, the models run only every Nth frame (`bgfx.vision.motion`);
+    motion_threshold: the mean grey change (0..255, of a 64x36 copy) above which the picture counts as moving;
     rotation: degrees the camera is turned (MediaPipe undoes it); locale: for label display names."""
 
     model: str = "selfie_landscape"
     models: tuple[str, ...] = ("selfie_landscape", "selfie_square", "deeplab_v3")
     hair_model: str = "hair"
     hair_every: int = field(default=4, metadata={"range": (1, 30)})
+    still_every: int = field(default=3, metadata={"range": (1, 8)})
+    motion_threshold: float = field(default=1.0, metadata={"range": (0.0, 255.0)})
     rotation: Literal[0, 90, 180, 270] = 0
     locale: str = "en"
 
@@ -87,6 +92,7 @@ class Pipeline:
         self._last: dict[str, Segmentation] = {}
         self._frame_count = 0
         self._head = HeadCrop()
+        self.gate = MotionGate(segmentation.still_every, segmentation.motion_threshold)
         self.chain = Chain(items)
         try:
             self._rebuild(self.chain.needs, segmentation.model)
@@ -201,11 +207,13 @@ class Pipeline:
         count = self._frame_count
         self._frame_count += 1
         with stage(clock, "segmentation"):
+            due = self.mode is RunningMode.IMAGE or self.gate.due(frame.image)
+            hair_every = self.settings.hair_every * (1 if self.gate.moving else self.settings.still_every)
             for model, segmenter in sorted(self.segmenters.items(), key=lambda item: PERSON not in item[1].options.wanted):
                 if PERSON in segmenter.options.wanted:
-                    run_model(self.mode, segmenter, frame, None, True, self._last, model)
+                    run_model(self.mode, segmenter, frame, None, due or model not in self._last, self._last, model)
                 else:
-                    self._run_hair(model, segmenter, frame, count % self.settings.hair_every == 0)
+                    self._run_hair(model, segmenter, frame, count % hair_every == 0)
         return dict(self._last)
 
     def _run_hair(self, model: str, segmenter: Segmenter, frame: Frame, due: bool) -> None:
@@ -225,16 +233,14 @@ class Pipeline:
         self._last = {}
         self._frame_count = 0
         self._head.reset()
+        self.gate.reset()
         for refiner in self._refiners.values():
             refiner.reset()
 
     def mask_age_ms(self, frame: Frame, results: dict[str, Segmentation]) -> float:
         """Age of the oldest mask the chain needs, relative to this frame (inf when one is missing)."""
-        ages = [
-            frame.timestamp_ms - results[model].timestamp_ms if model in results else float("inf")
-            for model in set(self._mask_source.values())
-        ]
-        return max(ages, default=0.0)
+        models = set(self._mask_source.values())
+        return max((frame.timestamp_ms - results[m].timestamp_ms if m in results else float("inf") for m in models), default=0.0)
 
     def masks(self, frame: Frame, results: dict[str, Segmentation], clock: StageClock | None = None) -> dict[str, np.ndarray]:
         """Refine each needed mask to frame size: mask name → (H, W) uint8 alpha."""
