@@ -27,6 +27,7 @@ from bgfx.live.control.commands import Asker, Command, CommandQueue
 from bgfx.live.control.editing import Editor
 from bgfx.live.control.front_ends import FrontEnds
 from bgfx.live.control.handler import CommandHandler
+from bgfx.live.governor import STEPS, Governor
 from bgfx.live.feed import Demand, Feed
 from bgfx.live.notify import Notifier
 from bgfx.live.output import Output
@@ -101,6 +102,7 @@ class Daemon:
                                  stats=self.stats, notifier=self.notifier)
             stack.callback(self.output.close)
             self.feed = Feed(cfg.capture, 1.0 / fps, self.stats.fps_in)
+            self.governor = Governor(cfg.live.cpu_budget, fps)
             stack.callback(self.feed.release)
             self.cards = Cards(cfg.pause, size)
             self.safe = SafeFrames(cfg.live, self.cards)
@@ -129,6 +131,7 @@ class Daemon:
             if self.front_ends.preview.wanted():  # a control page is open
                 self.front_ends.preview.offer(image, frame.image if frame else None, self._person)
             self.notifier.watchdog()
+            self.governor.steer(self.handler.pipeline, self.stats.frames_out)
             self._publish()
 
     def _idle(self) -> bool:
@@ -163,6 +166,7 @@ class Daemon:
     def _adopt(self, old: Config, new: Config) -> None:
         """Apply what a reload changed beyond the pipeline; name each key that waits for a restart."""
         cv2.setNumThreads(new.live.opencv_threads)
+        self.governor.budget = new.live.cpu_budget
         self.feed.reconfigure(new.capture)
         self.cards = Cards(new.pause, self.output.size)
         self.safe = SafeFrames(new.live, self.cards)
@@ -181,6 +185,7 @@ class Daemon:
         self.status.publish(self.stats.snapshot(
             h.pipeline, state=state, preset=h.preset, camera="open" if self.feed.is_open else "closed",
             readers=self.output.readers_seen, config=h.config.source,
+            effort=self.governor.level, effort_step=STEPS[self.governor.level].name,
         ), notify=not force)
 
 

@@ -74,7 +74,8 @@ class LiveSettings:
     moment, then the live frame blurred whole), card (the pause card) or passthrough (the camera as is);
     on_demand: keep the camera closed until an app reads the output; release_after_s: idle delay;
     watch_config: apply the config file when it is saved (as `bgfx ctl reload` does);
-    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame); web: the control page."""
+    opencv_threads: OpenCV's thread pool (1 costs least CPU per frame); cpu_budget: cores the daemon may
+    spend before it steps its effort down (`bgfx.live.governor`; 0: no limit); web: the control page."""
 
     max_mask_age_ms: int = field(default=500, metadata={"range": (0, 60000)})
     stale: Literal["blur", "card", "passthrough"] = "blur"
@@ -82,6 +83,7 @@ class LiveSettings:
     release_after_s: float = field(default=5.0, metadata={"range": (0.0, 3600.0)})
     watch_config: bool = True
     opencv_threads: int = field(default=1, metadata={"range": (0, 64)})
+    cpu_budget: float = field(default=0.25, metadata={"range": (0.0, 64.0)})
     web: WebSettings = WebSettings()
 
 

@@ -31,11 +31,14 @@ def tiny_grey(image: np.ndarray) -> np.ndarray:
 
 
 class MotionGate:
-    """still_every: run every Nth frame while still (1: every frame, no gating); threshold: mean grey change."""
+    """still_every: run every Nth frame while still (1: every frame, no gating); threshold: mean grey change.
+    The governor's knobs: moving_every (every Nth frame while moving too) and hair_factor."""
 
     def __init__(self, still_every: int, threshold: float) -> None:
         self.still_every = still_every
         self.threshold = threshold
+        self.moving_every = 1  # while moving too, run only every Nth frame (a CPU governor's step; 1: every frame)
+        self.hair_factor = 1  # the hair model's cadence is stretched by this (a CPU governor's step)
         self.moving = True  # the last verdict: motion (or no reference yet), not the still cadence
         self.change = 0.0  # the last measured mean grey change, 0..255
         self._reference: np.ndarray | None = None
@@ -55,7 +58,8 @@ class MotionGate:
         else:
             self.change = float(cv2.norm(grey, reference, cv2.NORM_L1)) / grey.size
             self.moving = self.change > self.threshold
-        if self.moving or self.still_every <= 1 or self._skipped + 1 >= self.still_every:
+        every = self.moving_every if self.moving else self.still_every
+        if every <= 1 or self._skipped + 1 >= every:
             self._reference, self._skipped = grey, 0
             return True
         self._skipped += 1

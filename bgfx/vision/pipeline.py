@@ -10,7 +10,7 @@ bad switch leaves the running state untouched.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -67,19 +67,12 @@ class Prepared:
 
 class Pipeline:
     """Segmenters keyed by model name, a Refiner per mask, and the effect chain (which it closes).
-
-    download: fetch a missing catalog model (else ModelError names `bgfx models pull`).
-    """
+    download: fetch a missing catalog model (else ModelError names `bgfx models pull`)."""
 
     def __init__(
-        self,
-        items: tuple[ChainItem, ...],
-        segmentation: SegmentationSettings = SegmentationSettings(),
-        refine: RefineSettings = RefineSettings(),
-        *,
-        mode: RunningMode = RunningMode.VIDEO,
-        catalog: Catalog | None = None,
-        download: bool = True,
+        self, items: tuple[ChainItem, ...], segmentation: SegmentationSettings = SegmentationSettings(),
+        refine: RefineSettings = RefineSettings(), *, mode: RunningMode = RunningMode.VIDEO,
+        catalog: Catalog | None = None, download: bool = True,
     ) -> None:
         self.mode = mode
         self.settings = segmentation
@@ -185,6 +178,11 @@ class Pipeline:
         if switched and "person" in self._refiners:
             self._refiners["person"].reset()
 
+    def set_guide_width(self, width: int) -> None:
+        """Refine at another guide width (a CPU governor's step); the refiners start afresh."""
+        self.refine_settings = replace(self.refine_settings, guide_width=width)
+        self._refiners = {mask: Refiner(self.refine_settings.for_mask(mask)) for mask in self._mask_source}
+
     def set_model(self, person_model: str) -> None:
         """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
         self.commit(self.prepare(person_model=person_model))
@@ -208,7 +206,7 @@ class Pipeline:
         self._frame_count += 1
         with stage(clock, "segmentation"):
             due = self.mode is RunningMode.IMAGE or self.gate.due(frame.image)
-            hair_every = self.settings.hair_every * (1 if self.gate.moving else self.settings.still_every)
+            hair_every = self.settings.hair_every * self.gate.hair_factor * (1 if self.gate.moving else self.gate.still_every)
             for model, segmenter in sorted(self.segmenters.items(), key=lambda item: PERSON not in item[1].options.wanted):
                 if PERSON in segmenter.options.wanted:
                     run_model(self.mode, segmenter, frame, None, due or model not in self._last, self._last, model)

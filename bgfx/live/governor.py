@@ -1,0 +1,116 @@
+"""The CPU budget: the daemon steps its effort down when it spends more than `live.cpu_budget` or falls behind.
+
+Once a second the governor reads the process's CPU time (every thread:
+MediaPipe's, the sink's, the page's) and how many frames went out. Two seconds
+in a row over budget, or late (fewer than 93 % of the frames the output rate
+asks for: another program is loading the machine), and it takes the next step
+down; five seconds in a row well within budget (under 70 % of it) and on time,
+and it takes one back. Output frames are never dropped to save CPU: the steps
+change how often the models run and how finely masks are refined, in this
+order (cheapest for the picture first):
+
+1. the person model every 4th frame while the picture is still (at least);
+2. the person model every 2nd frame while it moves too;
+3. the edge refinement's guide at 160 px wide (at most);
+4. the hair model half as often.
+
+(The models' input is already the smallest their tensors take, so shrinking
+it further saves nothing.) A budget of 0 turns the governor off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bgfx.vision.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+OVER_S, ROOM_S = 2, 5  # consecutive seconds over budget before a step down, within it before a step up
+ROOM_SHARE = 0.7
+LATE_SHARE = 0.93
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    name: str
+    still_every: int  # at least this while still
+    moving_every: int
+    guide_width: int  # at most this
+    hair_factor: int
+
+
+STEPS = (
+    Step("as configured", 1, 1, 1920, 1),
+    Step("still: model every 4th frame", 4, 1, 1920, 1),
+    Step("moving: model every 2nd frame", 4, 2, 1920, 1),
+    Step("edges refined at 160 px", 4, 2, 160, 1),
+    Step("hair model half as often", 4, 2, 160, 2),
+)
+
+
+def apply_step(pipeline: Pipeline, level: int, guide_width: int) -> None:
+    """Set the pipeline's knobs for step `level` (0: the configured ones; guide_width: the configured width)."""
+    step = STEPS[level]
+    pipeline.gate.still_every = max(pipeline.settings.still_every, step.still_every)
+    pipeline.gate.moving_every = step.moving_every
+    pipeline.gate.hair_factor = step.hair_factor
+    width = min(step.guide_width, guide_width)
+    if width != pipeline.refine_settings.guide_width:
+        pipeline.set_guide_width(width)
+
+
+class Governor:
+    """budget: cores (0: off); fps: the output's rate, for lateness."""
+
+    def __init__(self, budget: float, fps: float) -> None:
+        self.budget = budget
+        self.fps = fps
+        self.level = 0
+        self.cores = 0.0
+        self._mark = (time.monotonic(), time.process_time(), 0)
+        self._over = self._room = 0
+        self._pipeline: Pipeline | None = None
+        self._guide_width = 0
+        self._applied = 0
+
+    def steer(self, pipeline: Pipeline, frames_out: int) -> None:
+        """Once a loop turn: measure (once a second), and keep the pipeline at the current step (a pipeline
+        a reload or an edit built starts at its configured knobs, so the step is applied to it afresh)."""
+        self.tick(frames_out)
+        if pipeline is not self._pipeline:
+            self._pipeline, self._guide_width, self._applied = pipeline, pipeline.refine_settings.guide_width, 0
+        if self._applied != self.level:
+            apply_step(pipeline, self.level, self._guide_width)
+            self._applied = self.level
+
+    def tick(self, frames_out: int) -> int | None:
+        """Once a loop turn: the new level when it changes, else None."""
+        now = time.monotonic()
+        then, cpu_then, frames_then = self._mark
+        if now - then < 1.0:
+            return None
+        cpu = time.process_time()
+        self._mark = (now, cpu, frames_out)
+        if now - then > 2.5:  # the loop was waiting (on demand, nobody reading): nothing to judge
+            return None
+        self.cores = (cpu - cpu_then) / (now - then)
+        if self.budget <= 0:
+            return None
+        late = (frames_out - frames_then) < LATE_SHARE * self.fps * (now - then)
+        over = self.cores > self.budget or late
+        self._over = self._over + 1 if over else 0
+        self._room = self._room + 1 if not over and self.cores < ROOM_SHARE * self.budget else 0
+        if self._over >= OVER_S and self.level < len(STEPS) - 1:
+            return self._move(+1, "late" if late else f"{self.cores:.2f} cores over the {self.budget:g} budget")
+        if self._room >= ROOM_S and self.level > 0:
+            return self._move(-1, f"{self.cores:.2f} cores, within the {self.budget:g} budget")
+        return None
+
+    def _move(self, by: int, why: str) -> int:
+        self.level += by
+        self._over = self._room = 0
+        log.info("effort step %d (%s): %s", self.level, STEPS[self.level].name, why)
+        return self.level
