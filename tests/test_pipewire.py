@@ -45,6 +45,9 @@ def start(tmp_path: Path, session: PipeWireSession) -> Iterator:
     def _start(effects: str = "[]", live: str = "{}") -> RunningDaemon:
         config = tmp_path / "bgfx.yaml"
         config.write_text(CONFIG.format(effects=effects, live=live, node=NODE))
+        deadline = time.monotonic() + 20
+        while node_props(session) is not None and time.monotonic() < deadline:  # the last test's node, going away
+            time.sleep(0.1)
         daemon = RunningDaemon(tmp_path, ["--config", str(config), "--input", str(VIDEO)], session.env)
         started.append(daemon)
         daemon.wait_for("the node", lambda: node_props(session) is not None)

@@ -24,6 +24,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from bgfx.live.status import CpuMeter
 from bgfx.vision.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,8 @@ class Governor:
         self.budget = budget
         self.fps = fps
         self.level = 0
-        self.cores = 0.0
-        self._mark = (time.monotonic(), time.process_time(), 0)
+        self._meter = CpuMeter()
+        self._frames = 0  # frames_out at the start of the meter's window
         self._over = self._room = 0
         self._pipeline: Pipeline | None = None
         self._guide_width = 0
@@ -88,18 +89,13 @@ class Governor:
 
     def tick(self, frames_out: int) -> int | None:
         """Once a loop turn: the new level when it changes, else None."""
-        now = time.monotonic()
-        then, cpu_then, frames_then = self._mark
-        if now - then < 1.0:
+        span = self._meter.measure(time.monotonic())
+        if span is None:
             return None
-        cpu = time.process_time()
-        self._mark = (now, cpu, frames_out)
-        if now - then > 2.5:  # the loop was waiting (on demand, nobody reading): nothing to judge
+        frames, self._frames = frames_out - self._frames, frames_out
+        if span > 2.5 or self.budget <= 0:  # > 2.5 s: the loop was waiting (on demand, nobody reading)
             return None
-        self.cores = (cpu - cpu_then) / (now - then)
-        if self.budget <= 0:
-            return None
-        late = (frames_out - frames_then) < LATE_SHARE * self.fps * (now - then)
+        late = frames < LATE_SHARE * self.fps * span
         over = self.cores > self.budget or late
         self._over = self._over + 1 if over else 0
         self._room = self._room + 1 if not over and self.cores < ROOM_SHARE * self.budget else 0
@@ -108,6 +104,11 @@ class Governor:
         if self._room >= ROOM_S and self.level > 0:
             return self._move(-1, f"{self.cores:.2f} cores, within the {self.budget:g} budget")
         return None
+
+    @property
+    def cores(self) -> float:
+        """The process's cores over the last second measured."""
+        return self._meter.cores
 
     def _move(self, by: int, why: str) -> int:
         self.level += by

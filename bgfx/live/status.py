@@ -37,6 +37,26 @@ class Rate:
         return (len(self._times) - 1) / span if span > 0 else 0.0
 
 
+class CpuMeter:
+    """The process's CPU (every thread: MediaPipe's, the sink's, the page's), in cores, over windows of at least
+    `window_s` seconds."""
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self.cores = 0.0
+        self._mark = (time.monotonic(), time.process_time())
+
+    def measure(self, now: float) -> float | None:
+        """When a window has closed at `now` (monotonic s): its length, with `cores` updated; else None."""
+        then, cpu_then = self._mark
+        if now - then < self.window_s:
+            return None
+        cpu = time.process_time()
+        self._mark = (now, cpu)
+        self.cores = (cpu - cpu_then) / (now - then)
+        return now - then
+
+
 class Stats:
     """Counters the live loop updates per frame; `snapshot` turns them into what `bgfx ctl status` shows."""
 
@@ -44,8 +64,7 @@ class Stats:
         self.fps_in, self.fps_out = Rate(), Rate()
         self.e2e_ms: collections.deque[float] = collections.deque(maxlen=300)
         self.frames_out = 0
-        self._cpu_mark = (time.monotonic(), time.process_time())
-        self._cores = 0.0
+        self._cpu = CpuMeter()
 
     def sent(self, captured_ms: int | None) -> None:
         """A frame reached the sink; captured_ms: its capture timestamp (None for a card)."""
@@ -57,7 +76,7 @@ class Stats:
     def snapshot(self, pipeline: Pipeline, **fields: object) -> dict:
         """fps, segmentation latency (submit → result) and capture → sink latency, in ms, plus `fields`."""
         now = time.monotonic()
-        self._update_cores(now)
+        self._cpu.measure(now)
         person = pipeline.segmenters.get(pipeline.person_model)
         latency = percentiles(person.latencies_ms) if person else (0.0, 0.0)
         e2e = percentiles(self.e2e_ms)
@@ -72,19 +91,11 @@ class Stats:
             # results MediaPipe dropped while busy (one may still be in flight)
             "dropped": sum(max(0, s.submitted - s.delivered - 1) for s in pipeline.segmenters.values()),
             "frames_out": self.frames_out,
-            "cpu_cores": round(self._cores, 3),  # the whole process, over the last second or more
+            "cpu_cores": round(self._cpu.cores, 3),  # the whole process, over the last second or more
             "model": pipeline.person_model,
             "effects": dict(pipeline.chain.enabled),
             **fields,
         }
-
-
-    def _update_cores(self, now: float) -> None:
-        then, cpu_then = self._cpu_mark
-        if now - then >= 1.0:
-            cpu = time.process_time()
-            self._cores = (cpu - cpu_then) / (now - then)
-            self._cpu_mark = (now, cpu)
 
 
 class StatusPublisher:

@@ -1,4 +1,4 @@
-"""Where the hair model looks: a square around the head, found from the hair itself, moved with the person.
+"""Where the hair model looks: a square around the head, found from the hair itself, moved with the head.
 
 The hair model sees 512x512 whatever it is given. Given a whole 16:9 frame, a
 head a fifth of the frame wide gets about a hundred model pixels, and the
@@ -88,7 +88,8 @@ def hair_box(hair: Segmentation, person: Segmentation, frame_wh: tuple[int, int]
 
 
 class HeadCrop:
-    """One stream's head crop: where the hair was last found, the crop in use, and the person's anchor."""
+    """One stream's head crop: where the hair was last found, the crop for the next run, and the head's picture
+    at the last run (what later frames are phase-correlated with)."""
 
     def __init__(self) -> None:
         self._window = cv2.createHanningWindow((PATCH, PATCH), cv2.CV_32F)

@@ -5,8 +5,9 @@ same whether anything moved or not (the person model ~4.5 CPU ms a 720p frame,
 the hair model ~25). The gate compares a tiny grey copy of the frame (64x36,
 block averages of the 256-px copy refinement makes anyway, so sensor noise
 averages out: sigma 8 noise measures 0.3, the desk clip's typing 0.65 median)
-with the one at the model's last run: while the mean change stays under `threshold` grey levels,
-the model runs only every `still_every`th frame, and the frames between reuse
+with the one at the model's last run: while the mean change stays under
+`threshold` grey levels, the model runs only every `still_every`th frame, and
+the frames between reuse
 its mask, refined on the current frame (the guided filter snaps the mask's
 edges to this frame's picture). Any motion above the threshold runs it at once.
 The mask's age stays bounded by `still_every` frames.
@@ -53,7 +54,7 @@ class MotionGate:
         """Whether the model should run on this frame; True also makes it the new reference."""
         grey = tiny_grey(image)
         reference = self._reference
-        if reference is None or reference.shape != grey.shape:
+        if reference is None:
             self.moving, self.change = True, 255.0
         else:
             self.change = float(cv2.norm(grey, reference, cv2.NORM_L1)) / grey.size

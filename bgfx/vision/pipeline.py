@@ -205,7 +205,7 @@ class Pipeline:
         count = self._frame_count
         self._frame_count += 1
         with stage(clock, "segmentation"):
-            due = self.mode is RunningMode.IMAGE or self.gate.due(frame.image)
+            due = self.mode is RunningMode.IMAGE or not self.segmenters or self.gate.due(frame.image)
             hair_every = self.settings.hair_every * self.gate.hair_factor * (1 if self.gate.moving else self.gate.still_every)
             for model, segmenter in sorted(self.segmenters.items(), key=lambda item: PERSON not in item[1].options.wanted):
                 if PERSON in segmenter.options.wanted:

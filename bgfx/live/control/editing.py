@@ -11,7 +11,6 @@ each other; `save` and `revert` queue behind them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from bgfx.errors import CommandError
@@ -64,9 +63,8 @@ class Edits:
         return Deferred("edit", lambda: editor.save(self.draft), finish)
 
     def forget(self) -> None:
-        """The file is the truth again (a reload): the worker drops the draft before its next job."""
+        """The file is the truth again (a reload, on the worker): the draft is dropped before the next job."""
         self.draft = None
-        self.unsaved = False
 
     def _apply(self, done: str, edit) -> Deferred:
         handler = self._handler
@@ -87,11 +85,7 @@ class Edits:
             elif same_models:  # a reload replaced the pipeline meanwhile: the chain goes onto the new one
                 built.discard()
                 handler.pipeline.commit(handler.pipeline.prepare(items=chain))
-            else:
-                old_pipeline, handler.pipeline = handler.pipeline, built
-                old_pipeline.close()
-            old, handler.config = handler.config, replace(config, output=handler.config.output)
-            handler.adopt(old, handler.config)
+            handler.install(config, None if same_models else built)
             self.unsaved = True
             return done
 

@@ -156,13 +156,19 @@ class CommandHandler:
 
     def _swap_in(self, result: tuple[Config, str, Pipeline]) -> str:
         new, chosen, pipeline = result
-        old_pipeline, self.pipeline = self.pipeline, pipeline
-        old_pipeline.close()
-        old, self.config = self.config, replace(new, output=self.config.output)
         self.preset = chosen
         self.edits.unsaved = False
-        self.adopt(old, new)
+        self.install(new, pipeline)
         return f"reloaded {new.source}"
+
+    def install(self, new: Config, pipeline: Pipeline | None = None) -> None:
+        """Run `new` (its output section waits for a restart: the sink stays as opened), on `pipeline` when
+        one was built for it (the running one is closed); what else changed is adopted."""
+        if pipeline is not None:
+            old_pipeline, self.pipeline = self.pipeline, pipeline
+            old_pipeline.close()
+        old, self.config = self.config, replace(new, output=self.config.output)
+        self.adopt(old, new)
 
     def settings(self) -> str:
         """The live settings as JSON, for the control page."""

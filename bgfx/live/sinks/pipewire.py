@@ -91,7 +91,6 @@ class Publisher:
         self._closed = False
         self._process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="pipewire-publisher", daemon=True)
-        self.starts = 0
         self._thread.start()
 
     def offer(self, frame: np.ndarray) -> None:
@@ -157,7 +156,6 @@ class Publisher:
         self._started_at = time.monotonic()
         self._process = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _widen(self._process.stdin.fileno(), self._black.nbytes)
-        self.starts += 1
         self.offer(self._black)  # pipewiresink makes its node when caps are settled, at its first buffer
         return delay
 

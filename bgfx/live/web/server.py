@@ -24,7 +24,7 @@ import cv2
 from aiohttp import WSMsgType, web
 
 from bgfx.live.control.commands import Asker
-from bgfx.live.settings import WebSettings
+from bgfx.live.settings import LOOPBACK, WebSettings
 from bgfx.live.web import gallery
 from bgfx.live.web.guard import guard, new_token, write_token_file
 from bgfx.live.web.preview import PreviewSlot
@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 STATUS_EVERY_S = 1.0
+
+
+def _authority(host: str, port: int) -> str:
+    """host:port as a URL and a Host header write it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class WebServer:
@@ -52,12 +57,12 @@ class WebServer:
 
     @property
     def url(self) -> str:
-        host = self.settings.host if ":" not in self.settings.host else f"[{self.settings.host}]"
-        return f"http://{host}:{self.port}/"
+        return f"http://{_authority(self.settings.host, self.port)}/"
 
     def hosts(self) -> set[str]:
-        names = {self.settings.host, "localhost", "127.0.0.1", "[::1]"} if self.settings.host in ("127.0.0.1", "::1", "localhost") else {self.settings.host}
-        return {f"{name if ':' not in name or name.startswith('[') else f'[{name}]'}:{self.port}" for name in names}
+        """The Host headers served: every loopback name when it listens on loopback, else its own address."""
+        names = LOOPBACK if self.settings.host in LOOPBACK else (self.settings.host,)
+        return {_authority(name, self.port) for name in names}
 
     def start(self) -> None:
         """Bind (the configured port, or a free one when it is taken) and serve; write the token file."""
