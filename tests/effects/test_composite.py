@@ -1,8 +1,12 @@
+import cv2
 import numpy as np
 import pytest
 
-from bgfx.vision.effects.composite import Workspace, blend_into
+from bgfx.vision.effects.composite import Workspace, _blend_box, blend_into
 from bgfx.vision.imaging import fit_image, parse_colour
+from bgfx.vision.refine import Refiner, RefineSettings
+from bgfx.vision.segmentation import Segmenter, SegmenterOptions
+from tests.conftest import model
 
 
 def test_blend_is_exact_at_the_ends_and_within_one_level_between() -> None:
@@ -16,6 +20,59 @@ def test_blend_is_exact_at_the_ends_and_within_one_level_between() -> None:
     assert out.dtype == np.uint8 and out.shape == (2, 3, 3)
     assert out[0, 0].tolist() == [40, 40, 40] and out[0, 1].tolist() == [200, 200, 200]
     assert np.abs(out - expected).max() <= 1.0
+
+
+def _both_ways(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """blend_into's result, and the bounding-box blend's on a copy of the same background."""
+    tiled = blend_into(background.copy(), foreground, alpha, Workspace())
+    return tiled, _blend_box(background.copy(), foreground, alpha, Workspace())
+
+
+def test_the_tile_path_gives_the_box_blend_bit_for_bit_on_real_masks(video_frames: list[np.ndarray]) -> None:
+    """Edge tiles blended, inner tiles copied, outer ones left: the same picture as blending the whole box."""
+    rng = np.random.default_rng(1)
+    refiner = Refiner(RefineSettings())
+    with Segmenter(model("selfie_landscape"), SegmenterOptions()) as segmenter:
+        for image in video_frames[:30:6]:
+            frame = cv2.resize(image, (1280, 720))
+            alpha = refiner(segmenter.segment(frame).masks["person"], frame)
+            background = rng.integers(0, 256, frame.shape, np.uint8)
+            tiled, box = _both_ways(frame, background, alpha)
+            inside, edge = alpha == 255, (alpha > 0) & (alpha < 255)
+            assert inside.mean() > 0.1 and edge.mean() > 0.005  # a real person, with a soft edge
+            assert np.array_equal(tiled, box)
+            assert np.array_equal(tiled[inside], frame[inside]) and np.array_equal(tiled[alpha == 0], background[alpha == 0])
+
+
+@pytest.mark.parametrize("case", ["empty", "full", "one pixel", "corner tile", "noise", "odd size", "a view"])
+def test_the_tile_path_gives_the_box_blend_bit_for_bit_on_hard_alphas(case: str) -> None:
+    rng = np.random.default_rng(2)
+    height, width = (37, 53) if case == "odd size" else (48, 64)
+    foreground = rng.integers(0, 256, (height, width, 3), np.uint8)
+    background = rng.integers(0, 256, (height, width, 3), np.uint8)
+    alpha = np.zeros((height, width), np.uint8)
+    if case == "full":
+        alpha[:] = 255
+    elif case == "one pixel":
+        alpha[17, 30] = 3
+    elif case == "corner tile":
+        alpha[40:, 56:] = 255
+        alpha[47, 63] = 254
+    elif case in ("noise", "odd size", "a view"):
+        alpha = rng.choice(np.array([0, 0, 255, 255, 1, 128, 254], np.uint8), (height, width))
+    if case == "a view":  # a region of a bigger frame, as hair_tint blends: the box path, written in place
+        big = rng.integers(0, 256, (64, 96, 3), np.uint8)
+        before, expected = big.copy(), big.copy()
+        _blend_box(expected[8:56, 16:80], foreground, alpha, Workspace())
+        blend_into(big[8:56, 16:80], foreground, alpha, Workspace())
+        assert np.array_equal(big, expected) and not np.array_equal(big[8:56, 16:80], before[8:56, 16:80])
+        return
+    tiled, box = _both_ways(foreground, background, alpha)
+    assert np.array_equal(tiled, box)
+    if case == "empty":
+        assert np.array_equal(tiled, background)
+    if case == "full":
+        assert np.array_equal(tiled, foreground)
 
 
 def test_fit_modes() -> None:
