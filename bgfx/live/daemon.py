@@ -155,7 +155,9 @@ class Daemon:
         pipeline = self.handler.pipeline
         try:
             results = pipeline.segment(frame)
-            if pipeline.mask_age_ms(frame, results) > self.handler.config.live.max_mask_age_ms:
+            age_ms = pipeline.mask_age_ms(frame, results)
+            self.stats.aged(age_ms)
+            if age_ms > self.handler.config.live.max_mask_age_ms:
                 return self.safe.instead(frame)
             masks = pipeline.masks(frame, results)
             self._person = masks.get("person")

@@ -63,6 +63,7 @@ class Stats:
     def __init__(self) -> None:
         self.fps_in, self.fps_out = Rate(), Rate()
         self.e2e_ms: collections.deque[float] = collections.deque(maxlen=300)
+        self.mask_ages_ms: collections.deque[float] = collections.deque(maxlen=300)
         self.frames_out = 0
         self._cpu = CpuMeter()
 
@@ -72,6 +73,11 @@ class Stats:
         self.fps_out.tick()
         if captured_ms is not None:
             self.e2e_ms.append(time.monotonic() * 1000.0 - captured_ms)
+
+    def aged(self, mask_age_ms: float) -> None:
+        """The age of the oldest mask a composite used, relative to its frame (ms; inf: none yet, not kept)."""
+        if mask_age_ms != float("inf"):
+            self.mask_ages_ms.append(mask_age_ms)
 
     def snapshot(self, pipeline: Pipeline, **fields: object) -> dict:
         """fps, segmentation latency (submit → result) and capture → sink latency, in ms, plus `fields`."""
@@ -88,6 +94,7 @@ class Stats:
             "latency_ms_p95": round(latency[1], 2),
             "e2e_ms_median": round(e2e[0], 2),
             "e2e_ms_p95": round(e2e[1], 2),
+            "mask_age_ms_max": round(max(self.mask_ages_ms, default=0.0), 1),  # over the last 300 frames
             # results MediaPipe dropped while busy (one may still be in flight)
             "dropped": sum(max(0, s.submitted - s.delivered - 1) for s in pipeline.segmenters.values()),
             "frames_out": self.frames_out,

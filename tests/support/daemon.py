@@ -63,6 +63,14 @@ class RunningDaemon:
             capture_output=True, text=True, timeout=60,
         )
 
+    def wait_sent(self, count: int, timeout: float = 60.0) -> None:
+        """Until the daemon has sent `count` frames by its own status (any sink, the null one too)."""
+        def sent() -> bool:
+            result = self.ctl("status", "--json")
+            return result.returncode == 0 and json.loads(result.stdout).get("frames_out", 0) >= count
+
+        self.wait_for(f"{count} frames sent", sent, timeout)
+
     def status(self) -> dict:
         result = self.ctl("status", "--json")
         assert result.returncode == 0, result.stderr
