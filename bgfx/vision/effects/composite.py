@@ -39,17 +39,28 @@ class Workspace:
 def blend_into(target: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, workspace: Workspace) -> np.ndarray:
     """Blend (H, W, 3) uint8 foreground over `target` (the background, overwritten) by (H, W) uint8 alpha; returns target.
 
-    Whole frames (C-contiguous, sides a multiple of 8) take the tile path; views and odd sizes the bounding box.
+    Whole frames (C-contiguous, width a multiple of 8) take the tile path, a last part-row of tiles (540 rows) the
+    box path; views and other widths the box path throughout.
     """
     height, width = alpha.shape
-    if height % _TILE or width % _TILE or not all(a.flags.c_contiguous for a in (target, foreground, alpha)):
+    if width % _TILE or not all(a.flags.c_contiguous for a in (target, foreground, alpha)):
         return _blend_box(target, foreground, alpha, workspace)
+    rows = height - height % _TILE
+    _blend_tiles(target[:rows], foreground[:rows], alpha[:rows], workspace)  # a row prefix stays C-contiguous
+    if rows < height:
+        _blend_box(target[rows:], foreground[rows:], alpha[rows:], workspace)
+    return target
+
+
+def _blend_tiles(target: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, workspace: Workspace) -> None:
+    """blend_into on C-contiguous arrays whose sides are multiples of 8: inner tiles copied, edge tiles blended."""
+    height, width = alpha.shape
     words = alpha.view(np.uint64).reshape(height // _TILE, _TILE, width // _TILE)
     inside = np.bitwise_and.reduce(words, axis=1) == _ALL_SET
     touched = np.bitwise_or.reduce(words, axis=1) != 0
     rows, cols = np.flatnonzero(touched.any(axis=1)), np.flatnonzero(touched.any(axis=0))
     if rows.size == 0:
-        return target
+        return
     box = (slice(rows[0] * _TILE, (rows[-1] + 1) * _TILE), slice(cols[0] * _TILE, (cols[-1] + 1) * _TILE))
     edge = np.nonzero(touched & ~inside)
     tiles = (height // _TILE, _TILE, width // _TILE, _TILE)
@@ -58,12 +69,10 @@ def blend_into(target: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, wo
     front = foreground.reshape(*tiles, 3).swapaxes(1, 2)[edge]
     weight = alpha.reshape(tiles).swapaxes(1, 2)[edge]
     cv2.copyTo(foreground[box], alpha[box], target[box])  # every pixel with alpha > 0; the edge is redone next
-    if len(edge[0]):
-        count = len(edge[0])
-        flat = (count, _TILE * _TILE)
-        target_tiles[edge] = _blend_box(back.reshape(*flat, 3), front.reshape(*flat, 3), weight.reshape(flat), workspace)\
-            .reshape(back.shape)
-    return target
+    flat = (len(back), _TILE * _TILE)  # each tile as one row of a small image: one OpenCV call for them all
+    if len(back):
+        blended = _blend_box(back.reshape(*flat, 3), front.reshape(*flat, 3), weight.reshape(flat), workspace)
+        target_tiles[edge] = blended.reshape(back.shape)
 
 
 def _blend_box(target: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, workspace: Workspace) -> np.ndarray:
