@@ -69,8 +69,8 @@ def _blend_tiles(target: np.ndarray, foreground: np.ndarray, alpha: np.ndarray, 
     front = foreground.reshape(*tiles, 3).swapaxes(1, 2)[edge]
     weight = alpha.reshape(tiles).swapaxes(1, 2)[edge]
     cv2.copyTo(foreground[box], alpha[box], target[box])  # every pixel with alpha > 0; the edge is redone next
-    flat = (len(back), _TILE * _TILE)  # each tile as one row of a small image: one OpenCV call for them all
     if len(back):
+        flat = (len(back), _TILE * _TILE)  # each tile as one row of a small image: one OpenCV call for them all
         blended = _blend_box(back.reshape(*flat, 3), front.reshape(*flat, 3), weight.reshape(flat), workspace)
         target_tiles[edge] = blended.reshape(back.shape)
 
