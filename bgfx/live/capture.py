@@ -2,7 +2,9 @@
 
 A camera is asked for width, height, fps and pixel format (MJPG where offered,
 since many USB cameras give 720p30 only in MJPG) and what it actually gives is
-logged. A video file is either paced at its own frame rate and looped (a demo
+logged. An MJPG camera's compressed buffers are taken raw and decoded by
+libjpeg-turbo (`bgfx.live.cameras.mjpeg`), as are an MJPEG file's packets
+(the stand-in for such a camera). A video file is either paced at its own frame rate and looped (a demo
 or test camera) or read as fast as possible with media timestamps (`process`).
 Every Frame carries a strictly increasing timestamp in ms.
 """
@@ -15,8 +17,10 @@ from pathlib import Path
 from typing import Protocol
 
 import cv2
+import numpy as np
 
 from bgfx.errors import CaptureError
+from bgfx.live.cameras.mjpeg import JpegDecoder, MjpegFile, decode_next, fourcc_of, is_mjpeg_file
 from bgfx.vision.frame import Frame
 from bgfx.vision.timing import StrictClock, monotonic_ms
 from bgfx.vision.video import VideoFile
@@ -32,6 +36,11 @@ class Source(Protocol):
         """The next frame; None at the end of a file that does not loop. Raises CaptureError."""
 
     def close(self) -> None: ...
+
+
+def decode_errors(source: Source | None) -> int:
+    """Corrupt MJPEG frames the source skipped (0 for a source that decodes no MJPEG itself)."""
+    return int(getattr(source, "decode_errors", 0))
 
 
 class Camera:
@@ -54,8 +63,9 @@ class Camera:
         self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         self._capture.set(cv2.CAP_PROP_FPS, fps)
         self._capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
-        got = int(self._capture.get(cv2.CAP_PROP_FOURCC))
-        got_fourcc = "".join(chr((got >> 8 * i) & 0xFF) for i in range(4))
+        got_fourcc = fourcc_of(self._capture)
+        # MJPG: take the compressed buffer (1, N) uint8 and decode it here, at libjpeg-turbo speed
+        self._decoder = JpegDecoder() if got_fourcc == "MJPG" and self._capture.set(cv2.CAP_PROP_CONVERT_RGB, 0) else None
         self.size = (int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or fps
         log.info(
@@ -64,11 +74,24 @@ class Camera:
         )
         self._clock = StrictClock()
 
-    def read(self) -> Frame:
+    def _grab(self) -> np.ndarray:
         ok, image = self._capture.read()
         if not ok or image is None:
             raise CaptureError(f"camera {self.device}: no frame (unplugged or stopped)")
-        return Frame(image, self._clock.stamp(monotonic_ms()))
+        return image
+
+    def read(self) -> Frame:
+        if self._decoder is None:
+            image = self._grab()
+            return Frame(image, self._clock.stamp(monotonic_ms()))
+        stamp = self._clock.stamp(monotonic_ms())  # the buffer's arrival: the decode counts as latency
+        decoded = decode_next(self._grab, self._decoder, f"camera {self.device}")
+        assert decoded is not None  # _grab raises instead of ending
+        return Frame(decoded, stamp)
+
+    @property
+    def decode_errors(self) -> int:
+        return self._decoder.errors if self._decoder else 0
 
     def close(self) -> None:
         self._capture.release()
@@ -79,7 +102,11 @@ def is_camera(device: str) -> bool:
 
 
 def open_source(device: str, *, width: int, height: int, fps: float, fourcc: str) -> Source:
-    """A camera for /dev/videoN or an index; otherwise a video file, paced and looped like a camera."""
+    """A camera for /dev/videoN or an index; otherwise a video file, paced and looped like a camera
+    (an MJPEG file through the MJPEG camera's decode path)."""
     if is_camera(device):
         return Camera(device, width=width, height=height, fps=fps, fourcc=fourcc)
-    return VideoFile(Path(device).expanduser(), paced=True, loop=True)
+    path = Path(device).expanduser()
+    if path.is_file() and is_mjpeg_file(path):
+        return MjpegFile(path)
+    return VideoFile(path, paced=True, loop=True)

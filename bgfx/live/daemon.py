@@ -186,7 +186,7 @@ class Daemon:
         state = state or ("paused" if h.paused else "camera-lost" if self.feed.lost else "running")
         self.status.publish(self.stats.snapshot(
             h.pipeline, state=state, preset=h.preset, camera="open" if self.feed.is_open else "closed",
-            readers=self.output.readers_seen, config=h.config.source,
+            readers=self.output.readers_seen, config=h.config.source, decode_errors=self.feed.decode_errors,
             effort=self.governor.level, effort_step=STEPS[self.governor.level].name,
         ), notify=not force)
 

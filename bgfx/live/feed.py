@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from bgfx.errors import CaptureError
-from bgfx.live.capture import Source, open_source
+from bgfx.live.capture import Source, decode_errors, open_source
 from bgfx.live.settings import CaptureSettings
 from bgfx.live.status import Rate
 from bgfx.vision.frame import Frame
@@ -45,6 +45,12 @@ class Feed:
         self.last_image: np.ndarray | None = None  # (H, W, 3) uint8 BGR, for the blurred pause card
         self._retry_at = 0.0
         self._backoff = FIRST_BACKOFF_S
+        self._decode_errors_closed = 0  # corrupt MJPEG frames skipped by sources since closed
+
+    @property
+    def decode_errors(self) -> int:
+        """Corrupt MJPEG frames skipped since the daemon started (status shows it)."""
+        return self._decode_errors_closed + decode_errors(self._source)
 
     @property
     def is_open(self) -> bool:
@@ -102,6 +108,7 @@ class Feed:
 
     def release(self) -> None:
         if self._source is not None:
+            self._decode_errors_closed += decode_errors(self._source)
             self._source.close()
             self._source = None
 

@@ -1,0 +1,1 @@
+"""Camera inputs beyond OpenCV's decoded V4L2 frames: the MJPEG fast path (`mjpeg`)."""
