@@ -4,8 +4,8 @@ Checks: the config; the output, by its sink kind's own checks (the
 virtual camera: v4l2loopback loaded with exclusive_caps, a device, no other
 writer; or the configured pyvirtualcam backend opening; with no v4l2loopback, whether the PipeWire camera
 would work instead); the camera (devices and their formats, or the video file);
-the models the configured chain needs; hotkeys (X11) or the `bgfx ctl`
-alternative (Wayland); the control socket. A FAIL blocks `bgfx run`.
+the models the configured chain needs; which shortcut back end is active and
+why (pynput on X11, the GlobalShortcuts portal otherwise); the control socket. A FAIL blocks `bgfx run`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bgfx import config as config_module
 from bgfx.errors import BgfxError
+from bgfx.live.control.portal_shortcuts import describe_backend
 from bgfx.live.settings import Config
 from bgfx.live.sinks import SINKS, Check, virtualcam
 from bgfx.vision.effects import needs_of
@@ -91,16 +92,8 @@ def check_models(cfg: Config) -> list[Check]:
 
 
 def check_hotkeys(cfg: Config) -> Check:
-    if os.environ.get("DISPLAY"):
-        try:
-            from pynput import keyboard  # noqa: F401
-        except Exception as e:
-            return Check("hotkeys", "warn", f"pynput cannot use the X display: {e}", "use `bgfx ctl` shortcuts")
-        return Check("hotkeys", "ok", f"X11 display {os.environ['DISPLAY']}: {len(cfg.hotkeys)} bindings")
-    if os.environ.get("WAYLAND_DISPLAY"):
-        return Check("hotkeys", "warn", "Wayland gives no global hotkeys",
-                     "bind desktop shortcuts to `bgfx ctl toggle blur` etc. (see the README)")
-    return Check("hotkeys", "warn", "no display: hotkeys off", "`bgfx ctl` works without a display")
+    level, detail, fix = describe_backend(os.environ, len(cfg.hotkeys))
+    return Check("shortcuts", level, detail, fix)
 
 
 def check_control() -> Check:

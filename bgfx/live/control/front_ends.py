@@ -1,4 +1,4 @@
-"""The threads that hand commands to the live loop: the control socket, hotkeys and the config-file watch.
+"""The threads that hand commands to the live loop: the control socket, shortcuts and the config-file watch.
 
 They start once the daemon streams, follow a reload (new hotkeys, the watch
 turned on or off) and stop with the daemon. None of them touches the live
@@ -8,11 +8,13 @@ state: they enqueue, and the loop applies.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from bgfx.live.control.commands import Asker, CommandQueue
 from bgfx.live.control.config_watch import ConfigWatch
-from bgfx.live.control.hotkeys import Hotkeys
+from bgfx.live.control.hotkeys import Hotkeys, shortcut_backend
+from bgfx.live.control.portal_shortcuts import PortalShortcuts
 from bgfx.live.control.socket_server import ControlServer, runtime_dir, socket_path
 from bgfx.live.settings import Config, WebSettings
 from bgfx.live.web.preview import PreviewSlot
@@ -31,7 +33,7 @@ class FrontEnds:
         self.control = ControlServer(socket_path(), asker)
         self.preview = PreviewSlot()
         self.web = None
-        self._hotkeys: Hotkeys | None = None
+        self._hotkeys: Hotkeys | PortalShortcuts | None = None
         self._watch: ConfigWatch | None = None
 
     def start_control(self) -> None:
@@ -54,8 +56,16 @@ class FrontEnds:
     def _set_hotkeys(self, bindings: dict[str, str]) -> None:
         if self._hotkeys is not None:
             self._hotkeys.stop()
-        self._hotkeys = Hotkeys(bindings, self._commands)
-        self._hotkeys.start()
+        self._hotkeys = self._start_shortcuts(bindings)
+
+    def _start_shortcuts(self, bindings: dict[str, str]) -> Hotkeys | PortalShortcuts:
+        """pynput on X11, the GlobalShortcuts portal otherwise (hotkeys.shortcut_backend says why)."""
+        backend, why = shortcut_backend(os.environ)
+        listener = Hotkeys(bindings, self._commands) if backend == "x11" else PortalShortcuts(bindings, self._commands)
+        if bindings:
+            log.info("shortcut back end: %s (%s)", "pynput (X11)" if backend == "x11" else "GlobalShortcuts portal", why)
+            listener.start()
+        return listener
 
     def _set_web(self, settings: WebSettings) -> None:
         """The control page, (re)started on its settings; a port or address that cannot be had is logged."""

@@ -1,17 +1,15 @@
-"""Global hotkeys with pynput (X11): each key combination enqueues a command for the live loop.
+"""Global shortcuts from the config's `hotkeys:` table: pynput on X11, the GlobalShortcuts portal otherwise.
 
 The bindings were parsed (and checked against the command table) when the
-config was loaded; pynput's listener thread only enqueues the command, and the
-live loop applies it.
-Wayland gives applications no global hotkeys: there `bgfx ctl` bound to a
-desktop shortcut does the same (see the README).
+config was loaded; the listener thread (pynput's, or the portal's in
+portal_shortcuts.py) only enqueues the command, and the live loop applies it.
+Where neither works, one log line says how to bind `bgfx ctl VERB` by hand.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any
+from typing import Any, Mapping
 
 from bgfx.live.control.commands import CommandQueue, parse_command
 
@@ -61,10 +59,6 @@ class Hotkeys:
         """Start listening; where global hotkeys are unavailable, say so in the log (never raised)."""
         if not self.bindings:
             return
-        if not os.environ.get("DISPLAY"):
-            hint = " (Wayland: bind desktop shortcuts to `bgfx ctl ...`)" if os.environ.get("WAYLAND_DISPLAY") else ""
-            log.warning("no X display: hotkeys are off%s", hint)
-            return
         try:
             from pynput import keyboard
 
@@ -73,7 +67,7 @@ class Hotkeys:
             self._listener.start()
             self._listener.wait()
         except Exception as e:  # pynput raises backend-specific errors (Xlib, ValueError on a bad combo)
-            log.warning("hotkeys are off: %s", e)
+            log.warning("hotkeys are off: %s; bind desktop shortcuts to `bgfx ctl VERB` by hand", e)
             self._listener = None
             return
         log.info("hotkeys: %s", ", ".join(f"{k} → {v}" for k, v in self.bindings.items()))
@@ -91,3 +85,16 @@ class Hotkeys:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
+
+
+def shortcut_backend(env: Mapping[str, str]) -> tuple[str, str]:
+    """("x11", why) when pynput can grab keys: an X session (XDG_SESSION_TYPE=x11, or DISPLAY without
+    WAYLAND_DISPLAY); else ("portal", why): Wayland's XWayland DISPLAY sees only X clients' keys."""
+    if env.get("XDG_SESSION_TYPE") == "x11":
+        return "x11", "XDG_SESSION_TYPE=x11"
+    if env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        return "x11", f"DISPLAY={env['DISPLAY']} and no WAYLAND_DISPLAY"
+    if env.get("WAYLAND_DISPLAY"):
+        return "portal", f"WAYLAND_DISPLAY={env['WAYLAND_DISPLAY']}"
+    return "portal", "no X display"
+
