@@ -59,13 +59,13 @@ class RunOptions:
 
 
 def geometry(config: Config) -> tuple[tuple[int, int], float]:
-    """Output (w, h) and rate: a video file's own, else the camera's as configured; output.fps wins."""
-    capture = config.capture
+    """Output (w, h) and rate: a video file's own, else the camera's as configured; output.size and .fps win."""
+    capture, output = config.capture, config.output
     if is_camera(capture.device):
-        return (capture.width, capture.height), config.output.fps or capture.fps
+        return output.size or (capture.width, capture.height), output.fps or capture.fps
     probe = VideoFile(Path(capture.device).expanduser())
     probe.close()
-    return probe.size, config.output.fps or probe.fps
+    return output.size or probe.size, output.fps or probe.fps
 
 
 def live_pipeline(config: Config, items: tuple[ChainItem, ...], download: bool = False) -> Pipeline:

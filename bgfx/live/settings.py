@@ -31,10 +31,25 @@ class CaptureSettings:
     fourcc: str = "MJPG"
 
 
+def parse_size(value: object) -> tuple[int, int]:
+    """A frame size: "1280x720" or [1280, 720] → (width, height) in pixels, each 16..7680."""
+    parts = value.lower().split("x") if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or len(parts) != 2:
+        raise ValueError(f"must be WIDTHxHEIGHT (e.g. 1280x720) or [width, height], got {value!r}")
+    try:
+        width, height = (int(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"must be whole numbers of pixels (e.g. 1280x720), got {value!r}") from None
+    if not (16 <= width <= 7680 and 16 <= height <= 4320):
+        raise ValueError(f"must be 16..7680 x 16..4320 pixels, got {width}x{height}")
+    return width, height
+
+
 @dataclass(frozen=True, slots=True)
 class OutputSettings:
     """sink: a registered sink kind (`bgfx.live.sinks.SINKS`); device: e.g. /dev/video10 (None = the first
     loopback device); backend: a pyvirtualcam backend name; path: the file sink's output; fps: None = the capture's;
+    size: (width, height) sent, None = the capture's (capture at 1080p, send 720p: the composite is scaled once);
     node_name, node_description: the pipewire sink's node (what readers target, what apps list)."""
 
     sink: str = field(default="virtualcam", metadata={"choices": tuple(SINKS)})
@@ -42,6 +57,7 @@ class OutputSettings:
     backend: str | None = None
     path: Path | None = None
     fps: float | None = field(default=None, metadata={"range": (1.0, 240.0)})
+    size: tuple[int, int] | None = field(default=None, metadata={"parse": parse_size})
     node_name: str = field(default="bgfx", metadata={"parse": parse_node_name})
     node_description: str = field(default="bgfx virtual camera", metadata={"parse": parse_description})
 
