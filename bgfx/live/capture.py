@@ -21,6 +21,7 @@ import numpy as np
 
 from bgfx.errors import CaptureError
 from bgfx.live.cameras.mjpeg import JpegDecoder, MjpegFile, decode_next, fourcc_of, is_mjpeg_file
+from bgfx.live.cameras.pipewire_source import PipeWireCamera
 from bgfx.vision.frame import Frame
 from bgfx.vision.timing import StrictClock, monotonic_ms
 from bgfx.vision.video import VideoFile
@@ -97,13 +98,20 @@ class Camera:
         self._capture.release()
 
 
+def is_pipewire(device: str) -> bool:
+    """`pipewire` (the default PipeWire camera) or `pipewire:NODE`."""
+    return device == "pipewire" or device.startswith("pipewire:")
+
+
 def is_camera(device: str) -> bool:
-    return device.isdigit() or device.startswith("/dev/video")
+    return device.isdigit() or device.startswith("/dev/video") or is_pipewire(device)
 
 
 def open_source(device: str, *, width: int, height: int, fps: float, fourcc: str) -> Source:
     """A camera for /dev/videoN or an index; otherwise a video file, paced and looped like a camera
     (an MJPEG file through the MJPEG camera's decode path)."""
+    if is_pipewire(device):
+        return PipeWireCamera(device, width=width, height=height, fps=fps, fourcc=fourcc)
     if is_camera(device):
         return Camera(device, width=width, height=height, fps=fps, fourcc=fourcc)
     path = Path(device).expanduser()
