@@ -22,7 +22,8 @@ from bgfx.vision.refine import RefineSettings
 
 @dataclass(frozen=True, slots=True)
 class CaptureSettings:
-    """device: /dev/videoN, a camera index, or a video file (paced at its own rate, looped)."""
+    """device: /dev/videoN, a camera index, `pipewire` (the first PipeWire camera) or `pipewire:NODE`, or a video
+    file (paced at its own rate, looped; an MJPEG one through the MJPEG camera path)."""
 
     device: str = "/dev/video0"
     width: int = field(default=1280, metadata={"range": (16, 7680)})
