@@ -32,7 +32,7 @@ from bgfx.live.settings import (
 from bgfx.shipped import shipped_file
 from bgfx.vision.effects import EFFECTS, ChainItem
 from bgfx.vision.models import is_path, load_catalog
-from bgfx.vision.pipeline import SegmentationSettings
+from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
 
 _SECTIONS: dict[str, type] = {

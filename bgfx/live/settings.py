@@ -15,8 +15,8 @@ from typing import Literal
 from bgfx.live.sinks import SINKS
 from bgfx.live.sinks.pipewire import parse_description, parse_node_name
 from bgfx.vision.effects import ChainItem
-from bgfx.vision.imaging import parse_colour
-from bgfx.vision.pipeline import SegmentationSettings
+from bgfx.vision.imaging import parse_colour, picture_size
+from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
 
 
@@ -112,6 +112,13 @@ class PauseSettings:
     image: Path | None = None
     colour: tuple[int, int, int] = field(default=(40, 40, 40), metadata={"parse": parse_colour})
     release_camera: bool = True
+
+    def __post_init__(self) -> None:
+        if self.image is not None:
+            try:
+                picture_size(self.image)  # a FIFO would hang the loop, a bomb would fill memory: refused here
+            except ValueError as e:
+                raise ValueError(f"image: {e}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,15 +230,12 @@ def fetch(entry: CatalogEntry, directory: Path, *, verify: Verify, url: str | No
 
 
 def check_file(path: Path, entry: CatalogEntry | None, *, verify: Verify) -> None:
-    """Raise ModelError unless the file matches the catalog's sha256 and loads as a segmenter."""
-    check_model_file(path)
-    if entry is not None and entry.sha256:
-        actual = sha256_of(path)
-        if actual != entry.sha256:
-            raise ModelError(
-                f"{path}: sha256 {actual} does not match the catalog's {entry.sha256} for {entry.name!r} "
-                "(truncated or altered file)"
-            )
+    """Raise ModelError unless the file is the catalog's (one sha256 check, `check_catalog_copy`) and loads as a
+    segmenter."""
+    if entry is None:
+        check_model_file(path)
+    else:
+        check_catalog_copy(path, entry)
     verify(path, entry)
 
 

@@ -21,7 +21,7 @@ from bgfx.vision.segmentation import (
 )
 
 if TYPE_CHECKING:
-    from bgfx.vision.pipeline import SegmentationSettings
+    from bgfx.vision.segmentation_settings import SegmentationSettings
 
 MAX_SPARES = 2  # segmenters kept after an effect toggles off or the model switches (a few MB to ~30 MB each)
 Key = tuple[str, frozenset[str]]  # (model, the masks taken from it)
