@@ -17,7 +17,7 @@ import pytest
 from bgfx.errors import SinkError
 from bgfx.live.settings import OutputSettings
 from bgfx.live.sinks import SINKS, open_sink
-from bgfx.live.sinks.pipewire import launch_command
+from bgfx.live.sinks.pipewire import Publisher, launch_command
 from bgfx.live.sinks.pipewire_graph import Graph, batches
 from tests.conftest import ROOT, VIDEO
 from tests.support.daemon import RunningDaemon
@@ -190,6 +190,35 @@ def test_the_graph_counts_distinct_readers_of_our_node_from_split_monitor_output
         graph.apply(batch)
         counts.append(graph.readers())
     assert counts == [0, 2, 2, 1]  # two links to one reader count once; another node's reader not at all
+
+
+def test_a_blocked_write_keeps_its_buffer_while_the_loop_sends_on() -> None:
+    """A child that never reads: the writer blocks on one buffer; every later frame must come from the others."""
+    size = (1024, 680)  # 1,044,480 bytes a frame: the pipe (widened to 1 MiB) takes the black one, the next blocks
+    publisher = Publisher(["sleep", "60"], size)
+    try:
+        deadline = time.monotonic() + 10
+        mark = 0
+        while (publisher.writing is None or publisher.writing is publisher._black) and time.monotonic() < deadline:
+            buffer = publisher.acquire()
+            if buffer is not None:
+                mark += 1
+                buffer[:] = mark
+                publisher.offer(buffer)
+            time.sleep(0.05)
+        in_write = publisher.writing
+        assert in_write is not None and in_write is not publisher._black, "the writer never blocked on a frame"
+        written_mark = int(in_write[0, 0])
+        for _ in range(20):  # the loop keeps sending while the write is stuck
+            buffer = publisher.acquire()
+            assert buffer is not in_write
+            if buffer is not None:
+                buffer[:] = 255
+                publisher.offer(buffer)
+        assert publisher.writing is in_write
+        assert int(in_write.min()) == int(in_write.max()) == written_mark
+    finally:
+        publisher.close()
 
 
 def test_the_node_name_and_description_reach_the_publisher_quoted() -> None:

@@ -80,30 +80,49 @@ def launch_command(size: tuple[int, int], fps: float, name: str, description: st
 
 
 class Publisher:
-    """The gst-launch child and the thread that writes to it from a latest-only slot (the loop never blocks)."""
+    """The gst-launch child and the thread that writes to it from a latest-only slot (the loop never blocks).
 
-    def __init__(self, command: list[str], size: tuple[int, int]) -> None:
+    Its I420 buffers ((h * 3 / 2, w) uint8) go round a pool: the loop fills only a free one (`acquire`), the
+    slot holds at most one, and the one being written comes back only when its write returns. A write that
+    blocks (a slow reader) therefore never sees its buffer change under it; with all three busy, a frame is dropped.
+    """
+
+    def __init__(self, command: list[str], size: tuple[int, int], pool_size: int = 3) -> None:
         self._command = command
         self._black = np.empty((size[1] * 3 // 2, size[0]), np.uint8)
         cv2.cvtColor(np.zeros((size[1], size[0], 3), np.uint8), cv2.COLOR_BGR2YUV_I420, dst=self._black)
-        self._slot: bytes | np.ndarray | None = None
+        self._free = [np.empty_like(self._black) for _ in range(pool_size)]
+        self.writing: np.ndarray | None = None  # the buffer the child is being written now (for tests and status)
+        self._slot: np.ndarray | None = None
         self._ready = threading.Condition()
         self._closed = False
         self._process: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name="pipewire-publisher", daemon=True)
         self._thread.start()
 
-    def offer(self, frame: np.ndarray) -> None:
-        """Hand over a frame (an I420 buffer the caller will not touch again); an unsent older one is dropped."""
+    def acquire(self) -> np.ndarray | None:
+        """A free buffer to fill and `offer`, or None while all are queued or being written (drop the frame)."""
         with self._ready:
+            return self._free.pop() if self._free else None
+
+    def offer(self, frame: np.ndarray) -> None:
+        """Hand over a filled buffer (the caller does not touch it again); an unsent older one goes back free."""
+        with self._ready:
+            self._release(self._slot)
             self._slot = frame
             self._ready.notify()
+
+    def _release(self, frame: np.ndarray | None) -> None:
+        """Called with the lock held: a pool buffer done with goes back to the free list."""
+        if frame is not None and frame is not self._black:
+            self._free.append(frame)
 
     def _take(self, timeout_s: float) -> np.ndarray | None:
         with self._ready:
             if self._slot is None and not self._closed:
                 self._ready.wait(timeout_s)
             frame, self._slot = self._slot, None
+            self.writing = frame
             return frame
 
     def _run(self) -> None:
@@ -128,6 +147,9 @@ class Publisher:
                 process.stdin.flush()
             except (BrokenPipeError, OSError, ValueError):
                 self._stop_child()  # it ended (its last reader left); started again on the next turn
+        with self._ready:
+            self._release(frame)
+            self.writing = None
         return delay
 
     def _stop_child(self) -> None:
@@ -199,16 +221,15 @@ class PipeWireSink:
         self.name = name
         self._graph = GraphWatch(name)
         self._publisher = Publisher(launch_command(size, fps, name, description), size)
-        self._buffers = [np.empty((height * 3 // 2, width), np.uint8) for _ in range(3)]
-        self._next = 0
         log.info("pipewire camera %r (%s) at %dx%d, %.4g fps", name, description, width, height, fps)
 
     def send(self, image: np.ndarray) -> None:
         """Convert to I420 and hand to the publisher, only while a reader is linked."""
         if self._graph.readers() == 0:
             return
-        buffer = self._buffers[self._next]
-        self._next = (self._next + 1) % len(self._buffers)  # three: one being written, one waiting, one filled now
+        buffer = self._publisher.acquire()
+        if buffer is None:
+            return  # one being written, one waiting, one being filled: this frame is dropped, latest-only
         cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420, dst=buffer)
         self._publisher.offer(buffer)
 
