@@ -9,53 +9,83 @@ import time
 from pathlib import Path
 
 import cv2
+import pytest
 
-from bgfx.live.governor import STEPS, Governor, apply_step
+from bgfx.live.governor import STEPS, Governor
 from bgfx.vision.effects import ChainItem
 from bgfx.vision.effects.blur import Blur
-from bgfx.vision.pipeline import Pipeline, SegmentationSettings
+from bgfx.vision.pipeline import Pipeline
+from bgfx.vision.refine import RefineSettings
+from bgfx.vision.segmentation_settings import SegmentationSettings
 from tests.conftest import VIDEO
 from tests.support.daemon import RunningDaemon
 
 HOG = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
 
 
-def burn(seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        pass
+class Clocks:
+    """A wall clock and a process-CPU clock the test moves by hand: the governor's judgement without sleeping
+    or depending on how busy the machine is."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def spend(self, seconds: float, cores: float) -> None:
+        self.wall += seconds
+        self.cpu += seconds * cores
+
+
+def governed(budget: float, fps: float) -> tuple[Governor, Clocks]:
+    clocks = Clocks()
+    return Governor(budget, fps, clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu), clocks
 
 
 def test_steps_set_the_pipelines_knobs_and_step_zero_restores_the_configured_ones() -> None:
-    with Pipeline((ChainItem("blur", True, Blur()),), SegmentationSettings(still_every=3)) as pipeline:
-        apply_step(pipeline, len(STEPS) - 1, 256)
+    refine = RefineSettings(guide_width=256)
+    with Pipeline((ChainItem("blur", True, Blur()),), SegmentationSettings(still_every=3), refine) as pipeline:
+        pipeline.set_effort(STEPS[-1])
         gate = pipeline.gate
         assert (gate.still_every, gate.moving_every, gate.hair_factor) == (4, 2, 2)
         assert pipeline.refine_settings.guide_width == 160
-        apply_step(pipeline, 0, 256)
+        pipeline.set_effort(STEPS[0])
         assert (gate.still_every, gate.moving_every, gate.hair_factor) == (3, 1, 1)
         assert pipeline.refine_settings.guide_width == 256
 
 
 def test_over_budget_steps_down_and_room_steps_back_up() -> None:
-    governor = Governor(budget=0.5, fps=10.0)
+    governor, clocks = governed(budget=0.5, fps=10.0)
     frames, levels = 0, []
-    for _ in range(3):  # busy: a whole core, frames on time
-        burn(1.05)
+    for _ in range(3):  # busy: 0.9 cores, frames on time
+        clocks.spend(1.05, cores=0.9)
         frames += 11
         governor.tick(frames)
         levels.append(governor.level)
-    assert levels == [0, 1, 1] and governor.cores > 0.8  # two seconds over, then one step down
-    for _ in range(5):  # idle: within budget, on time
-        time.sleep(1.05)
+    assert levels == [0, 1, 1] and governor.cores == pytest.approx(0.9)  # two seconds over, then one step down
+    for _ in range(5):  # 0.4 cores: within budget but not well within it (70 %): no step back
+        clocks.spend(1.05, cores=0.4)
         frames += 11
         governor.tick(frames)
-    assert governor.level == 0 and governor.cores < 0.1
-    late = Governor(budget=8.0, fps=30.0)
-    for _ in range(2):  # frames late, CPU no matter
-        time.sleep(1.05)
-        late.tick(0)
+    assert governor.level == 1
+    levels = []
+    for _ in range(5):  # idle: well within budget, on time: back up after five seconds
+        clocks.spend(1.05, cores=0.05)
+        frames += 11
+        governor.tick(frames)
+        levels.append(governor.level)
+    assert levels == [1, 1, 1, 1, 0]
+
+
+def test_late_frames_step_down_whatever_the_cpu_and_a_waiting_loop_is_not_judged() -> None:
+    late, clocks = governed(budget=8.0, fps=30.0)
+    for _ in range(2):  # 25 of the 30 frames a second: late, though the CPU is idle
+        clocks.spend(1.0, cores=0.01)
+        late.tick(int(clocks.wall * 25))
     assert late.level == 1
+    waiting, clocks = governed(budget=0.1, fps=30.0)
+    for _ in range(4):  # on demand, nobody reading: 3 s windows with no frames are not judged
+        clocks.spend(3.0, cores=1.0)
+        waiting.tick(0)
+    assert waiting.level == 0
 
 
 def clip_720p30(path: Path, frames: int = 150) -> Path:

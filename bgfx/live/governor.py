@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
-from bgfx.live.status import CpuMeter
-from bgfx.vision.pipeline import Pipeline
+from bgfx.live.status import Clock, CpuMeter
+from bgfx.vision.pipeline import Effort, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -33,48 +32,28 @@ OVER_S, ROOM_S = 2, 5  # consecutive seconds over budget before a step down, wit
 ROOM_SHARE = 0.7
 LATE_SHARE = 0.93
 
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    name: str
-    still_every: int  # at least this while still
-    moving_every: int
-    guide_width: int  # at most this
-    hair_factor: int
-
-
 STEPS = (
-    Step("as configured", 1, 1, 1920, 1),
-    Step("still: model every 4th frame", 4, 1, 1920, 1),
-    Step("moving: model every 2nd frame", 4, 2, 1920, 1),
-    Step("edges refined at 160 px", 4, 2, 160, 1),
-    Step("hair model half as often", 4, 2, 160, 2),
+    Effort("as configured", 1, 1, 1920, 1),
+    Effort("still: model every 4th frame", 4, 1, 1920, 1),
+    Effort("moving: model every 2nd frame", 4, 2, 1920, 1),
+    Effort("edges refined at 160 px", 4, 2, 160, 1),
+    Effort("hair model half as often", 4, 2, 160, 2),
 )
 
 
-def apply_step(pipeline: Pipeline, level: int, guide_width: int) -> None:
-    """Set the pipeline's knobs for step `level` (0: the configured ones; guide_width: the configured width)."""
-    step = STEPS[level]
-    pipeline.gate.still_every = max(pipeline.settings.still_every, step.still_every)
-    pipeline.gate.moving_every = step.moving_every
-    pipeline.gate.hair_factor = step.hair_factor
-    width = min(step.guide_width, guide_width)
-    if width != pipeline.refine_settings.guide_width:
-        pipeline.set_guide_width(width)
-
-
 class Governor:
-    """budget: cores (0: off); fps: the output's rate, for lateness."""
+    """budget: cores (0: off); fps: the output's rate, for lateness; clock, cpu_clock: wall and process CPU
+    seconds (injected by tests)."""
 
-    def __init__(self, budget: float, fps: float) -> None:
+    def __init__(self, budget: float, fps: float, *, clock: Clock = time.monotonic, cpu_clock: Clock = time.process_time) -> None:
         self.budget = budget
         self.fps = fps
         self.level = 0
-        self._meter = CpuMeter()
+        self._clock = clock
+        self._meter = CpuMeter(clock=clock, cpu_clock=cpu_clock)
         self._frames = 0  # frames_out at the start of the meter's window
         self._over = self._room = 0
         self._pipeline: Pipeline | None = None
-        self._guide_width = 0
         self._applied = 0
 
     def steer(self, pipeline: Pipeline, frames_out: int) -> None:
@@ -82,14 +61,14 @@ class Governor:
         a reload or an edit built starts at its configured knobs, so the step is applied to it afresh)."""
         self.tick(frames_out)
         if pipeline is not self._pipeline:
-            self._pipeline, self._guide_width, self._applied = pipeline, pipeline.refine_settings.guide_width, 0
+            self._pipeline, self._applied = pipeline, 0
         if self._applied != self.level:
-            apply_step(pipeline, self.level, self._guide_width)
+            pipeline.set_effort(STEPS[self.level])
             self._applied = self.level
 
     def tick(self, frames_out: int) -> int | None:
         """Once a loop turn: the new level when it changes, else None."""
-        span = self._meter.measure(time.monotonic())
+        span = self._meter.measure(self._clock())
         if span is None:
             return None
         frames, self._frames = frames_out - self._frames, frames_out

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from bgfx.live.notify import Notifier
 from bgfx.vision.timing import percentiles
 
 if TYPE_CHECKING:
     from bgfx.vision.pipeline import Pipeline
+
+Clock = Callable[[], float]  # seconds: time.monotonic for wall time, time.process_time for the process's CPU
 
 
 class Rate:
@@ -41,17 +43,18 @@ class CpuMeter:
     """The process's CPU (every thread: MediaPipe's, the sink's, the page's), in cores, over windows of at least
     `window_s` seconds."""
 
-    def __init__(self, window_s: float = 1.0) -> None:
+    def __init__(self, window_s: float = 1.0, *, clock: Clock = time.monotonic, cpu_clock: Clock = time.process_time) -> None:
         self.window_s = window_s
         self.cores = 0.0
-        self._mark = (time.monotonic(), time.process_time())
+        self._cpu_clock = cpu_clock
+        self._mark = (clock(), cpu_clock())
 
     def measure(self, now: float) -> float | None:
-        """When a window has closed at `now` (monotonic s): its length, with `cores` updated; else None."""
+        """When a window has closed at `now` (s on the meter's clock): its length, with `cores` updated; else None."""
         then, cpu_then = self._mark
         if now - then < self.window_s:
             return None
-        cpu = time.process_time()
+        cpu = self._cpu_clock()
         self._mark = (now, cpu)
         self.cores = (cpu - cpu_then) / (now - then)
         return now - then

@@ -30,6 +30,19 @@ log = logging.getLogger(__name__)
 NOBODY = (1, 1)  # shape of the hair model's answer when nobody is in the picture: no hair
 
 
+@dataclass(frozen=True, slots=True)
+class Effort:
+    """How hard the pipeline works (a CPU governor's step): the models at least every `still_every`-th frame
+    while still and every `moving_every`-th while moving, the hair model `hair_factor` times less often, the edge
+    guide at most `guide_width` px wide. The first field says what the step gives up, for status."""
+
+    name: str
+    still_every: int
+    moving_every: int
+    guide_width: int
+    hair_factor: int
+
+
 @dataclass
 class Prepared:
     """A switch made ready off the frame thread: a new chain (runtimes prepared) or None to keep the running one,
@@ -61,6 +74,7 @@ class Pipeline:
         self.pool = SegmenterPool(catalog or load_catalog(), segmentation, mode, download)
         self.person_model = segmentation.model
         self.refine_settings = refine
+        self._configured_guide_width = refine.guide_width
         self.segmenters: dict[str, Segmenter] = {}
         self._mask_source: dict[str, str] = {}
         self._refiners: dict[str, Refiner] = {}
@@ -160,10 +174,15 @@ class Pipeline:
         if switched and "person" in self._refiners:
             self._refiners["person"].reset()
 
-    def set_guide_width(self, width: int) -> None:
-        """Refine at another guide width (a CPU governor's step); the refiners start afresh."""
-        self.refine_settings = replace(self.refine_settings, guide_width=width)
-        self._refiners = {mask: Refiner(self.refine_settings.for_mask(mask)) for mask in self._mask_source}
+    def set_effort(self, effort: Effort) -> None:
+        """Work as `effort` says, never harder than configured; a changed guide width starts the refiners afresh."""
+        self.gate.still_every = max(self.settings.still_every, effort.still_every)
+        self.gate.moving_every = effort.moving_every
+        self.gate.hair_factor = effort.hair_factor
+        width = min(effort.guide_width, self._configured_guide_width)
+        if width != self.refine_settings.guide_width:
+            self.refine_settings = replace(self.refine_settings, guide_width=width)
+            self._refiners = {mask: Refiner(self.refine_settings.for_mask(mask)) for mask in self._mask_source}
 
     def set_model(self, person_model: str) -> None:
         """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
