@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class Sink(Protocol):
-    def send(self, image: np.ndarray) -> None: ...
+    def send(self, image: np.ndarray) -> None:
+        """Send one frame; done with `image` when it returns (the caller reuses the buffer for the next)."""
 
     def readers(self, timeout_s: float) -> int:
         """How many read the output now, after waiting up to timeout_s for a change."""
