@@ -68,12 +68,18 @@ def load(path: Path | None = None, overrides: dict[str, dict[str, Any]] | None =
     if raw is None:
         raw = {}
     if isinstance(raw, dict) and path.resolve() != default_path().resolve():
-        shipped = read_yaml(default_path())
-        raw = {**raw, **{key: shipped[key] for key in _FROM_SHIPPED if raw.get(key) is None}}
+        raw = with_shipped(raw)
     config = parse(raw, str(path), path.resolve().parent, overrides)
     if not config.effects:
         log.warning("%s: no effects: the camera goes out as is", path)
     return config
+
+
+def with_shipped(raw: dict[str, Any]) -> dict[str, Any]:
+    """A user's top level with the shipped default's effects, presets and hotkeys laid under it where it has
+    none (or null): the one layering policy, for loading and for checking an edit before it is saved."""
+    shipped = read_yaml(default_path())
+    return {**raw, **{key: shipped[key] for key in _FROM_SHIPPED if raw.get(key) is None}}
 
 
 def read_yaml(path: Path) -> Any:
