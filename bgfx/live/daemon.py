@@ -73,9 +73,15 @@ def live_pipeline(config: Config, items: tuple[ChainItem, ...], download: bool =
 
 
 class Daemon:
+    """Every part is built here, in the order they need each other (a part that fails to open closes those
+    before it); `run` starts the front ends and loops until stopped, then closes them all in reverse."""
+
     def __init__(self, options: RunOptions) -> None:
         self.options = options
-        self.config = options.load()  # ConfigError before anything opens: exit 78, no READY
+        self.config = cfg = options.load()  # ConfigError before anything opens: exit 78, no READY
+        _warn_passthrough(cfg)
+        cv2.setNumThreads(cfg.live.opencv_threads)
+        size, fps = geometry(cfg)
         self.commands = CommandQueue()
         self.notifier = Notifier()
         self.stats = Stats()
@@ -83,31 +89,36 @@ class Daemon:
         self.signals = options.signals
         self.demand = Demand()
         self._person: np.ndarray | None = None  # the last refined person alpha (the control page's mask view)
+        self._parts = ExitStack()
+        try:
+            self._open_parts(cfg, size, fps)
+        except BaseException:
+            self._parts.close()
+            raise
+
+    def _open_parts(self, cfg: Config, size: tuple[int, int], fps: float) -> None:
+        parts = self._parts
+        self.front_ends = FrontEnds(self.commands, Asker(self.commands, lambda: self.status.latest), self.options.config_path)
+        self.front_ends.start_control()  # `bgfx ctl` answers while the model loads (or downloads)
+        parts.callback(self.front_ends.stop)
+        pipeline = live_pipeline(cfg, cfg.effects, download=True)  # the first run may download the model
+        pipeline.pool.allow_download = False  # from now on a download would stall a switch: `bgfx models pull` instead
+        self.handler = CommandHandler(cfg, pipeline, self.commands, load=self.options.load, build=live_pipeline, adopt=self._adopt,
+                                      editor=self.options.editor)
+        parts.callback(self.handler.close)
+        self.output = Output(open_sink(cfg.output, size, fps), size, fps, paced=cfg.output.fps is not None,
+                             stats=self.stats, notifier=self.notifier)
+        parts.callback(self.output.close)
+        self.feed = Feed(cfg.capture, 1.0 / fps, self.stats.fps_in)
+        parts.callback(self.feed.release)
+        self.governor = Governor(cfg.live.cpu_budget, fps)
+        self.cards = Cards(cfg.pause, size)
+        self.safe = SafeFrames(cfg.live, self.cards)
+        parts.callback(self.notifier.close)
 
     def run(self) -> int:
-        cfg = self.config
-        _warn_passthrough(cfg)
-        cv2.setNumThreads(cfg.live.opencv_threads)
-        size, fps = geometry(cfg)
-        self.front_ends = FrontEnds(self.commands, Asker(self.commands, lambda: self.status.latest), self.options.config_path)
-        with ExitStack() as stack:
-            self.front_ends.start_control()
-            stack.callback(self.front_ends.stop)
-            pipeline = live_pipeline(cfg, cfg.effects, download=True)  # the first run may download the model
-            pipeline.pool.allow_download = False  # from now on a download would stall a switch: `bgfx models pull` instead
-            self.handler = CommandHandler(cfg, pipeline, self.commands, load=self.options.load, build=live_pipeline, adopt=self._adopt,
-                                          editor=self.options.editor)
-            stack.callback(self.handler.close)
-            self.output = Output(open_sink(cfg.output, size, fps), size, fps, paced=cfg.output.fps is not None,
-                                 stats=self.stats, notifier=self.notifier)
-            stack.callback(self.output.close)
-            self.feed = Feed(cfg.capture, 1.0 / fps, self.stats.fps_in)
-            self.governor = Governor(cfg.live.cpu_budget, fps)
-            stack.callback(self.feed.release)
-            self.cards = Cards(cfg.pause, size)
-            self.safe = SafeFrames(cfg.live, self.cards)
-            self.front_ends.start(cfg)
-            stack.callback(self.notifier.close)
+        with self._parts:
+            self.front_ends.start(self.config)
             self._loop()
         return 0
 
