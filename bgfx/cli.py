@@ -19,7 +19,7 @@ from bgfx.live.memory import keep_large_buffers
 from bgfx.live.signals import install_signal_flags
 from bgfx.live.sinks import SINKS
 
-if TYPE_CHECKING:  # the config module pulls in MediaPipe: imported when a command needs it, after the signals
+if TYPE_CHECKING:  # a command imports the engines it runs (OpenCV, MediaPipe): `bgfx ctl` loads neither
     from bgfx.live.settings import Config
 
 log = logging.getLogger("bgfx")
@@ -381,19 +381,21 @@ def _setup_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_config)
 
 
+_WITHOUT_OPENCV = ("ctl", "web", "service")  # talk to the daemon or systemd: no OpenCV to quieten, a fast start
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Before anything slow (MediaPipe's import, the model load): an early SIGHUP or SIGTERM is never fatal.
     args.signals = install_signal_flags(reload=args.command == "run") if args.command in ("run", "process") else None
-    import cv2
-
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    cv2.utils.logging.setLogLevel(
-        cv2.utils.logging.LOG_LEVEL_DEBUG if args.verbose else cv2.utils.logging.LOG_LEVEL_ERROR
-    )
+    if args.command not in _WITHOUT_OPENCV:
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_DEBUG if args.verbose else cv2.utils.logging.LOG_LEVEL_ERROR)
     if args.command in ("run", "process", "bench", "models"):
         keep_large_buffers()
     try:

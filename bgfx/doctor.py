@@ -27,9 +27,9 @@ def check_output(cfg: Config) -> list[Check]:
     """The configured sink kind's own checks, at the capture's size and rate; when the v4l2loopback camera
     cannot work, how the PipeWire camera would fare here (as advice: it blocks nothing)."""
     size, fps = (cfg.capture.width, cfg.capture.height), cfg.output.fps or cfg.capture.fps
-    checks = SINKS[cfg.output.sink].doctor(cfg.output, size, fps)
+    checks = SINKS[cfg.output.sink].kind.doctor(cfg.output, size, fps)
     if cfg.output.sink == "virtualcam" and any(check.level == "FAIL" for check in checks):
-        for check in SINKS["pipewire"].doctor(cfg.output, size, fps):
+        for check in SINKS["pipewire"].kind.doctor(cfg.output, size, fps):
             if check.level == "ok":
                 checks.append(Check(f"instead: {check.name}", "ok", f"{check.detail}: output.sink: pipewire works here"))
             else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,24 @@ def test_no_class_over_200_lines_and_no_function_over_60(kind: type, limit: int)
 def test_the_daemon_class_stays_a_short_read() -> None:
     (lines,) = [lines for name, lines in _definitions(ast.ClassDef) if name.endswith(" Daemon")]
     assert lines <= 150
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code` (the import graph as it really is)."""
+    listing = subprocess.run([sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return set(listing.split())
+
+
+def test_loading_a_config_imports_no_engine() -> None:
+    """A config check, `bgfx doctor`'s config line or an edit's validation must not pay for MediaPipe or a sink."""
+    loaded = _modules_after("from bgfx import config\nconfig.load()")
+    assert not {name for name in loaded if name.split(".")[0] in ("mediapipe", "pyvirtualcam", "gi")}
+    assert "bgfx.vision.segmentation" not in loaded and "bgfx.live.sinks.virtualcam" not in loaded
+
+
+def test_bgfx_ctl_imports_neither_opencv_nor_numpy() -> None:
+    """`bgfx ctl` is bound to hotkeys: it starts in a tenth of a second because it loads no engine."""
+    loaded = _modules_after("import bgfx.cli\ntry:\n    bgfx.cli.main(['ctl', 'status'])\nexcept SystemExit:\n    pass")
+    assert "bgfx.cli" in loaded and "bgfx.live.control.socket_server" in loaded
+    assert not {name for name in loaded if name.split(".")[0] in ("cv2", "numpy", "mediapipe")}

@@ -161,7 +161,7 @@ def test_every_registered_sink_kind_opens_or_says_why(tmp_path) -> None:
     assert (tmp_path / "o.mp4").stat().st_size > 0
     with pytest.raises(SinkError, match="unknown sink 'ndi'; valid: virtualcam, pipewire, file, preview, null"):
         open_sink(OutputSettings(sink="ndi"), (8, 8), 30.0)
-    checks = SINKS["file"].doctor(OutputSettings(sink="file"), (8, 8), 30.0)
+    checks = SINKS["file"].kind.doctor(OutputSettings(sink="file"), (8, 8), 30.0)
     assert [(c.level, c.detail) for c in checks] == [("FAIL", "output.path is not set")]
 
 

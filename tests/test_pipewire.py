@@ -169,7 +169,7 @@ def test_without_a_pipewire_session_run_and_doctor_say_how_to_start_one(tmp_path
 def test_doctor_reports_the_session_version_and_manager(session: PipeWireSession, monkeypatch) -> None:
     for key in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
         monkeypatch.setenv(key, session.env[key])
-    checks = SINKS["pipewire"].doctor(OutputSettings(sink="pipewire"), (64, 48), 30.0)
+    checks = SINKS["pipewire"].kind.doctor(OutputSettings(sink="pipewire"), (64, 48), 30.0)
     assert [check.level for check in checks] == ["ok"] and "PipeWire 1." in checks[0].detail
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Protocol
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
+
     from bgfx.live.settings import OutputSettings
 
 
@@ -43,11 +43,10 @@ Size = tuple[int, int]
 
 @dataclass(frozen=True, slots=True)
 class SinkKind:
-    """name: the `output.sink` value; about: one line of help; open(settings, (w, h), fps) → Sink
-    (SinkError with the fix when it cannot); doctor(settings, (w, h), fps) → checks."""
+    """name: the `output.sink` value (registered with its help line in `bgfx.live.sinks.SINKS`);
+    open(settings, (w, h), fps) → Sink (SinkError with the fix when it cannot); doctor(settings, (w, h), fps) → checks."""
 
     name: str
-    about: str
     open: Callable[[OutputSettings, Size, float], Sink]
     doctor: Callable[[OutputSettings, Size, float], list[Check]]
 

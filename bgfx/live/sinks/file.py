@@ -59,4 +59,4 @@ def _doctor(settings: OutputSettings, size: tuple[int, int], fps: float) -> list
     return [Check("output (file)", "ok", f"writes {settings.path}")]
 
 
-KIND = SinkKind("file", "a video file (output.path)", _open, _doctor)
+KIND = SinkKind("file", _open, _doctor)

@@ -26,4 +26,4 @@ def _open(settings: OutputSettings, size: tuple[int, int], fps: float) -> NullSi
     return NullSink()
 
 
-KIND = SinkKind("null", "nowhere (benchmarks, headless runs)", _open, nothing_to_check("null"))
+KIND = SinkKind("null", _open, nothing_to_check("null"))

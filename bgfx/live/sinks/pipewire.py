@@ -280,4 +280,4 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version)[:3]) or (0,)
 
 
-KIND = SinkKind("pipewire", "a PipeWire camera (no kernel module; browsers through the camera portal, OBS)", _open, doctor)
+KIND = SinkKind("pipewire", _open, doctor)

@@ -31,4 +31,4 @@ def _open(settings: OutputSettings, size: tuple[int, int], fps: float) -> Previe
     return PreviewSink()
 
 
-KIND = SinkKind("preview", "a window on the desktop", _open, nothing_to_check("preview"))
+KIND = SinkKind("preview", _open, nothing_to_check("preview"))

@@ -158,4 +158,4 @@ def doctor(settings: OutputSettings, size: tuple[int, int], fps: float) -> list[
     return checks
 
 
-KIND = SinkKind("virtualcam", "a v4l2loopback virtual camera (pyvirtualcam)", VirtualCamera, doctor)
+KIND = SinkKind("virtualcam", VirtualCamera, doctor)
