@@ -53,6 +53,9 @@ class ConfigEditor:
         document = self._document(draft)
         parsed = _scalar(value)
         parts = key.split(".")
+        if parts[:2] == ["live", "web"]:
+            raise CommandError(f"{key}: the control page's exposure (live.web) is read from the config file at start "
+                               "only; edit the file and restart bgfx")
         if parts[0] == "effects" and len(parts) == 3:
             effect = _effect(document, parts[1])
             if parts[2] in BACKGROUNDS:  # replace takes exactly one of them: the new one replaces the others
