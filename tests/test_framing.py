@@ -1,0 +1,71 @@
+"""The framer's window and motion on person boxes (the model-measured clip tests are still to come, #19)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bgfx.vision.framing import DEAD_BAND, Framer, person_box, target_window
+from bgfx.vision.framing_settings import FramingSettings
+
+SETTINGS = FramingSettings(mode="follow", max_zoom=2.0, headroom=0.10, speed=2.0)
+CAPTURE = (1280, 720)
+ASPECT = 16 / 9
+BOX = (250, 200, 550, 720)  # a person left of centre
+
+
+def test_target_centres_person_and_keeps_headroom() -> None:
+    window = target_window(BOX, CAPTURE, ASPECT, SETTINGS)
+    centre = window.x + window.w / 2
+    assert abs(centre - 400) <= 1.0
+    assert window.x <= BOX[0] and window.x + window.w >= BOX[2]  # not cut at the sides
+    assert abs((BOX[1] - window.y) / window.h - SETTINGS.headroom) < 0.01
+    assert window.w >= CAPTURE[0] / SETTINGS.max_zoom - 1e-6  # zoom limit
+    assert abs(window.w / window.h - ASPECT) < 1e-9
+
+
+def test_follow_settles_without_overshoot() -> None:
+    framer = Framer(SETTINGS, CAPTURE, ASPECT)
+    target = target_window(BOX, CAPTURE, ASPECT, SETTINGS)
+    xs = [framer.update(BOX, 1 / 30).x for _ in range(300)]
+    assert abs(xs[-1] - target.x) < DEAD_BAND * target.w
+    start = 0.0
+    assert all(min(start, target.x) - 1e-6 <= x <= max(start, target.x) + 1e-6 for x in xs)  # no overshoot
+    assert np.all(np.sign(target.x - start) * np.diff(xs) >= -1e-9)  # monotone towards the target
+
+
+def test_mask_noise_never_moves_a_settled_picture() -> None:
+    framer = Framer(SETTINGS, CAPTURE, ASPECT)
+    for _ in range(300):
+        framer.update(BOX, 1 / 30)
+    settled = framer.window
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        jitter = rng.integers(-8, 9, size=4)
+        framer.update(tuple(int(v) for v in np.array(BOX) + jitter), 1 / 30)
+        assert framer.window == settled
+
+
+def test_nobody_eases_back_to_full_view_after_seconds() -> None:
+    framer = Framer(SETTINGS, CAPTURE, ASPECT)
+    for _ in range(300):
+        framer.update(BOX, 1 / 30)
+    zoomed = framer.window
+    for _ in range(60):  # 2 s: stays
+        framer.update(None, 1 / 30)
+    assert framer.window == zoomed
+    for _ in range(600):
+        framer.update(None, 1 / 30)
+    assert framer.window.w == pytest.approx(1280, abs=60)
+
+
+def test_person_box_bounds_the_mask() -> None:
+    mask = np.zeros((720, 1280), np.float32)
+    mask[50:200, 300:400] = 1.0
+    assert person_box(mask) == (300, 50, 400, 200)
+    assert person_box(np.zeros((10, 10), np.float32)) is None
+
+
+def test_bad_settings_name_the_key() -> None:
+    with pytest.raises(ValueError, match="framing.max_zoom"):
+        FramingSettings(max_zoom=9.0)
