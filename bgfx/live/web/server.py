@@ -26,14 +26,17 @@ from aiohttp import WSMsgType, web
 from bgfx.live.control.commands import Asker
 from bgfx.live.settings import LOOPBACK, WebSettings
 from bgfx.live.web import gallery
-from bgfx.live.web.guard import guard, new_token, write_token_file
+from bgfx.live.web.guard import add_headers, answer_errors, guard, new_token, write_token_file
 from bgfx.live.web.preview import PreviewSlot
+from bgfx.live.web.uploads import Uploads
 from bgfx.vision.models import find, load_catalog
 
 log = logging.getLogger(__name__)
 
 STATIC = {"index.html": "text/html", "app.js": "text/javascript", "style.css": "text/css"}
 STATUS_EVERY_S = 1.0
+MAX_BODY = 64 * 1024  # a request's body read whole (JSON); uploads stream past it
+MAX_SOCKETS = 8  # pages open at once (each costs a JPEG encode per preview picture)
 
 
 def _authority(host: str, port: int) -> str:
@@ -50,6 +53,7 @@ class WebServer:
         self.token = new_token()
         self.port = 0
         self.backgrounds = gallery.folder()
+        self._uploads = Uploads(self.backgrounds)
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
@@ -72,15 +76,16 @@ class WebServer:
         log.info("control page at %s (open it with `bgfx web`)", self.url)
 
     async def _start(self) -> None:
-        app = web.Application(middlewares=[guard(self.token, self.hosts)], client_max_size=gallery.MAX_BYTES + 65536)
+        app = web.Application(middlewares=[answer_errors, guard(self.token, self.hosts)], client_max_size=MAX_BODY)
         app.add_routes([
             web.get("/", self._static), web.get("/static/{name}", self._static),
             web.post("/api/ask", self._ask), web.get("/api/settings", self._settings), web.get("/api/models", self._models),
-            web.get("/api/backgrounds", self._backgrounds), web.post("/api/backgrounds", self._upload),
+            web.get("/api/backgrounds", self._backgrounds), web.post("/api/backgrounds", self._uploads.handle),
             web.get("/api/backgrounds/{name}", self._thumbnail), web.delete("/api/backgrounds/{name}", self._delete),
             web.get("/ws", self._socket),
         ])  # fmt: skip
         app.on_shutdown.append(self._close_sockets)
+        app.on_response_prepare.append(add_headers)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         for port in dict.fromkeys((self.settings.port, 0)):
@@ -121,6 +126,8 @@ class WebServer:
         return await asyncio.get_running_loop().run_in_executor(None, self._asker.ask, text)
 
     async def _ask(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":  # a form or text/plain post would need no CORS preflight
+            return web.json_response({"ok": False, "message": "send application/json"}, status=415)
         try:
             body = await request.json()
             command = body["command"]
@@ -145,20 +152,6 @@ class WebServer:
     async def _backgrounds(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "backgrounds": gallery.entries(self.backgrounds)})
 
-    async def _upload(self, request: web.Request) -> web.Response:
-        try:
-            reader = await request.multipart()
-            part = await reader.next()
-            if part is None or part.name != "file":
-                raise gallery.UploadError('send the file as multipart field "file"')
-            data = await part.read(decode=False)
-            name = await asyncio.get_running_loop().run_in_executor(None, gallery.store, self.backgrounds, bytes(data))
-        except gallery.UploadError as e:
-            return web.json_response({"ok": False, "message": f"upload refused: {e}"}, status=400)
-        except (ValueError, AssertionError, web.HTTPRequestEntityTooLarge):
-            return web.json_response({"ok": False, "message": "upload refused: not a multipart upload within the size limit"}, status=400)
-        return web.json_response({"ok": True, "name": name, "path": str(self.backgrounds / name)})
-
     async def _thumbnail(self, request: web.Request) -> web.Response:
         try:
             path = gallery.resolve(self.backgrounds, request.match_info["name"])
@@ -174,8 +167,10 @@ class WebServer:
             return web.json_response({"ok": False, "message": str(e)}, status=404)
         return web.json_response({"ok": True})
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
         """Preview pictures (binary JPEG) while the page is open, and the status (JSON) every second."""
+        if len(self._sockets) >= MAX_SOCKETS:
+            return web.json_response({"ok": False, "message": f"{MAX_SOCKETS} pages are open: close one"}, status=503)
         socket = web.WebSocketResponse(heartbeat=20, max_msg_size=4096)
         await socket.prepare(request)
         view = {"name": "output"}
