@@ -181,7 +181,7 @@ class Daemon:
         cv2.setNumThreads(new.live.opencv_threads)
         self.governor.budget = new.live.cpu_budget
         self.feed.reconfigure(new.capture)
-        self.cards = Cards(new.pause, self.output.size)
+        self.cards = Cards(new.pause, self.output.size, previous=self.cards)
         self.safe = SafeFrames(new.live, self.cards)
         _warn_passthrough(new)
         self.front_ends.adopt(old, new)

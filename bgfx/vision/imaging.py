@@ -57,7 +57,7 @@ def parse_colour(value: object) -> tuple[int, int, int]:
     raise ValueError(f"must be '#RRGGBB' or [R, G, B] with values 0..255, got {value!r}")
 
 
-PICTURE_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP", "BMP": "BMP", "TIFF": "TIFF"}  # Pillow's names
+PICTURE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "BMP", "TIFF"})  # as Pillow names them; OpenCV decodes each
 MAX_PICTURE_BYTES = 256 * 1024 * 1024  # an uncompressed 40 MP TIFF is 120 MB; a longer file is not a picture we take
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISDIR, "a folder"), (stat.S_ISSOCK, "a socket"))
@@ -124,7 +124,7 @@ def _header_size(file: BinaryIO, path: Path) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError):
         kind = None
     if kind not in PICTURE_FORMATS:
-        raise ValueError(f"cannot read {path}: its content is not a {', '.join(PICTURE_FORMATS.values())} picture; give one of those")
+        raise ValueError(f"cannot read {path}: its content is not a PNG, JPEG, WebP, BMP or TIFF picture; give one of those")
     try:
         check_size(*size, path)
     except InputError as e:

@@ -1,30 +1,43 @@
 """`replace`: the background becomes an image, a looping video or a solid colour.
 
-Validating the schema only checks that the file is there and readable (an
-image's header, a video's first frame): loading a config, a reload and
-`bgfx doctor` stay cheap. The runtime decodes the image once and fits it to
-the frame size once (cached by size); a video is decoded one frame at a time as
-the frame clock reaches it (timestamps, not call count, so it plays at its own
-speed whatever the output rate) and loops at its end.
+Validating the schema checks the file without decoding it (loading a config, `set`, a reload and `bgfx
+doctor` stay cheap): a regular file (a FIFO or device would hang the reader), a picture by content within
+the pixel limit from its header, a video's first frame within MAX_VIDEO_PIXELS. The runtime is built on
+the worker (chain preparation): the image is decoded there, and fitted to each frame size by a loader
+thread; a video plays on its own thread (`VideoPlayer`). The frame thread only takes ready pictures.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal, Mapping
 
-import cv2
 import numpy as np
 
 from bgfx.errors import CaptureError, InputError
 from bgfx.vision.effects.composite import Workspace, blend_into, light_wrap
-from bgfx.vision.imaging import fit_image, parse_colour
-from bgfx.vision.video import VideoFile
+from bgfx.vision.imaging import fit_image, parse_colour, picture_size, read_picture
+from bgfx.vision.loader import Loader
+from bgfx.vision.resize import shrink
+from bgfx.vision.video import VideoFile, VideoPlayer
 
-log = logging.getLogger(__name__)
+MAX_VIDEO_PIXELS = 4096 * 2304  # 4K UHD (3840x2160) fits; larger is refused before it costs a frame of decoding
+KEPT_PIXELS = 3840 * 2160  # a decoded background larger than 4K is shrunk to it on the worker (memory, fit cost)
+PREVIEW_SIDE = 160  # px, the longer side of the small copy shown for the few frames a new size takes to fit
+
+
+def _check_video(path: Path) -> None:
+    """ValueError naming the file and the fix unless it opens, decodes and is within MAX_VIDEO_PIXELS."""
+    try:
+        video = VideoFile(path)  # a regular file only; opens and decodes the first frame only
+    except CaptureError as e:
+        raise ValueError(str(e)) from None
+    video.close()
+    width, height = video.size
+    if width * height > MAX_VIDEO_PIXELS:
+        raise ValueError(f"{path}: a {width}x{height} video is over the {MAX_VIDEO_PIXELS / 1e6:.1f} MP limit of a "
+                         "background; scale it down first (4K UHD fits)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,71 +55,79 @@ class Replace:
         given = [name for name in ("image", "video", "colour") if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(f"background: give exactly one of image, video or colour, got {', '.join(given) or 'none'}")
-        if self.image is not None:
-            readable = self.image.is_file() and os.access(self.image, os.R_OK)
-            if not readable or not cv2.haveImageReader(str(self.image)):
-                raise ValueError(f"image: cannot read {self.image}: check that it exists and is a PNG or JPEG")
-        if self.video is not None:
-            try:
-                VideoFile(self.video).close()  # opens and decodes the first frame only
-            except CaptureError:
-                raise ValueError(f"video: cannot read {self.video}: check that it exists and is a playable video file") from None
+        try:
+            if self.image is not None:
+                picture_size(self.image)  # regular file, a picture by content, within the pixel limit: header only
+            if self.video is not None:
+                _check_video(self.video)
+        except ValueError as e:
+            raise ValueError(f"{given[0]}: {e}") from None
 
     def prepare(self) -> ReplaceRuntime:
         return ReplaceRuntime(self)
 
 
+def _scaled(image: np.ndarray, scale: float) -> np.ndarray:
+    """(h, w, 3) uint8 shrunk by scale (area-averaged); the image itself when scale >= 1."""
+    if scale >= 1:
+        return image
+    height, width = image.shape[:2]
+    return shrink(image, (max(1, round(width * scale)), max(1, round(height * scale))))
+
+
 class ReplaceRuntime:
-    """The decoded image or the open background video, the fitted background, and the blend buffers."""
+    """The decoded image (fitted per size by a loader thread) or the video's player, and the blend buffers.
+
+    Built on the worker: a bad file raises InputError there, and the running chain stays.
+    """
 
     def __init__(self, settings: Replace) -> None:
         self.settings = settings
         self._fill = settings.colour or (0, 0, 0)
         self._still: np.ndarray | None = None
-        self._video: VideoFile | None = None
+        self._preview: np.ndarray | None = None
+        self._player: VideoPlayer | None = None
+        self._fitter: Loader[np.ndarray] = Loader("background")
         if settings.image is not None:
-            self._still = cv2.imread(str(settings.image), cv2.IMREAD_COLOR)
-            if self._still is None:
-                raise InputError(f"{settings.image}: cannot decode this background image; check that it is a PNG or JPEG")
+            decoded = read_picture(settings.image)
+            height, width = decoded.shape[:2]
+            self._still = _scaled(decoded, (KEPT_PIXELS / (width * height)) ** 0.5)
+            self._preview = _scaled(decoded, PREVIEW_SIDE / max(width, height))
         if settings.video is not None:
             try:
-                self._video = VideoFile(settings.video, loop=True)
+                video = VideoFile(settings.video, loop=True)
             except CaptureError as e:
                 raise InputError(str(e)) from None
-        self._raw = self._video.read_image() if self._video is not None else None
+            self._player = VideoPlayer(video, lambda image, size: fit_image(image, size, settings.fit, self._fill))
         self._fitted: np.ndarray | None = None
-        self._index = 0
-        self._start_ms: int | None = None
         self._workspace = Workspace()
 
     def background(self, size: tuple[int, int], timestamp_ms: int) -> np.ndarray:
-        """(h, w, 3) uint8 background for a frame of size (w, h) at this time; shared, do not modify."""
-        if self._video is not None:
-            self._advance(timestamp_ms)
-        if self._fitted is None or self._fitted.shape[1::-1] != size:
-            source = self._raw if self._video is not None else self._still
-            if source is None:
-                self._fitted = np.full((size[1], size[0], 3), self._fill, np.uint8)
-            else:
-                self._fitted = fit_image(source, size, self.settings.fit, self._fill)
-        return self._fitted
+        """(h, w, 3) uint8 background for a frame of size (w, h); shared, do not modify.
 
-    def _advance(self, timestamp_ms: int) -> None:
-        """Decode up to the video frame due at this time; a stall of over a second skips ahead."""
-        if self._start_ms is None:
-            self._start_ms = timestamp_ms
-        due = int((timestamp_ms - self._start_ms) / 1000.0 * self._video.fps)
-        while self._index < due:
-            try:
-                raw = self._video.read_image()
-            except CaptureError:
-                log.warning("background video %s stopped decoding; keeping its last frame", self.settings.video)
-                self._index = due
-                break
-            self._index += 1
-            self._raw, self._fitted = raw, None
-            if due - self._index > self._video.fps:
-                self._index = due
+        Never decodes or scales a full picture here: an image's fit for a new size is asked of the loader
+        and, until ready, the small preview stands in; a video shows its player's newest frame (its last
+        one, or the fill colour, until one of this size is ready).
+        """
+        if self._player is not None:
+            latest = self._player.frame(size)
+            self._fitted = latest if latest is not None else self._fitted
+        elif self._still is not None and not self._fits(size):
+            still, fit, fill = self._still, self.settings.fit, self._fill
+            self._fitter.ask(size, lambda: fit_image(still, size, fit, fill))
+            self._fitted = self._fitter.take(size)
+        elif self._still is None and not self._fits(size):
+            self._fitted = np.full((size[1], size[0], 3), self._fill, np.uint8)
+        return self._fitted if self._fits(size) else self._stand_in(size)
+
+    def _fits(self, size: tuple[int, int]) -> bool:
+        return self._fitted is not None and self._fitted.shape[1::-1] == size
+
+    def _stand_in(self, size: tuple[int, int]) -> np.ndarray:
+        """The preview fitted (cheap: at most PREVIEW_SIDE px a side), or the fill colour, at size (w, h)."""
+        if self._preview is not None:
+            return fit_image(self._preview, size, self.settings.fit, self._fill)
+        return np.full((size[1], size[0], 3), self._fill, np.uint8)
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         alpha = masks["person"]
@@ -115,7 +136,7 @@ class ReplaceRuntime:
         return blend_into(background.copy(), foreground, alpha, self._workspace)
 
     def close(self) -> None:
-        """Release the background video's decoder."""
-        if self._video is not None:
-            self._video.close()
-            self._video = None
+        """Stop the background video's thread and release its decoder."""
+        if self._player is not None:
+            self._player.close()
+            self._player = None
