@@ -121,11 +121,11 @@ def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
         writer.write(np.full((24, 32, 3), value, np.uint8))
     writer.release()
     pipeline = Pipeline((ChainItem("wall", True, Replace(video=clip)),), SegmentationSettings())
-    decoder = pipeline.chain._runtimes[0]._video._capture
+    decoder = pipeline.chain._runtimes[0]._player.video._capture
     pipeline.set_chain((BLUR,))
     assert not decoder.isOpened()  # the replaced chain's video was released
     pipeline.set_chain((ChainItem("wall", True, Replace(video=clip)),))
-    decoder = pipeline.chain._runtimes[0]._video._capture
+    decoder = pipeline.chain._runtimes[0]._player.video._capture
     pipeline.close()
     assert not decoder.isOpened() and pipeline.segmenters == {}
 
