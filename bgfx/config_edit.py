@@ -11,6 +11,7 @@ the shipped default is saved as the user's own config file, private (0600).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
@@ -43,6 +44,8 @@ class ConfigEditor:
         self.overrides = overrides or {}  # the command line's (--input ...): they apply to every edit, never saved
         self._yaml = YAML(typ="rt")
         self._yaml.preserve_quotes = True
+        self._base: str | None = None  # sha256 of the file text the current edits started from
+
 
     def original(self) -> str:
         """The text edits start from: the file as it is now."""
@@ -89,9 +92,14 @@ class ConfigEditor:
         return self._checked(document)
 
     def save(self, draft: str | None) -> str:
-        """Write the draft (or the original) to the config file; returns where."""
+        """Write the draft (or the original) to the config file; returns where.
+
+        The file is written through a symlink (a dotfiles link stays a link), never over a read-only file or one
+        edited on disk since the edits began, and only when the exact text loads as `bgfx run` would load it.
+        """
         text = draft if draft is not None else self.original()
-        target = self.save_to
+        target = Path(os.path.realpath(self.save_to))
+        self._refuse_unsafe_save(target, text, draft is not None)
         try:
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600  # the user's choice, or private
@@ -108,13 +116,26 @@ class ConfigEditor:
                 raise
         except OSError as e:
             raise CommandError(f"{target}: cannot save ({e.strerror}); check the folder's permissions") from None
+        self._base = _digest(text)
         return str(target)
+
+    def _refuse_unsafe_save(self, target: Path, text: str, edited: bool) -> None:
+        if target.exists() and not target.stat().st_mode & stat.S_IWUSR:
+            raise CommandError(f"{target}: the config file is read-only; make it writable (chmod u+w) to save, "
+                               "or keep the edits live only")
+        if edited and self._base is not None and target.exists() and _digest(target.read_text(encoding="utf-8")) != self._base:
+            raise CommandError(f"{target}: the file was changed on disk since the live edits began; nothing saved. "
+                               "`bgfx ctl revert` takes the file's version, then edit again")
+        self._parsed(text, {})  # the file must load on its own, without the command line's overrides
+
 
     def _document(self, draft: str | None) -> Any:
         """The draft as a round-trip document, with an effects list of its own (copied from the shipped default
         when the user's file has none, as loading lays it under)."""
         try:
             text = draft if draft is not None else self.original()
+            if draft is None:
+                self._base = _digest(text)
             _, sequence, offset = load_yaml_guess_indent(text)  # keep the file's own list indentation
             self._yaml.indent(mapping=2, sequence=sequence or 2, offset=offset or 0)
             document = self._yaml.load(text)
@@ -130,14 +151,21 @@ class ConfigEditor:
         stream = io.StringIO()
         self._yaml.dump(document, stream)
         text = stream.getvalue()
+        self._parsed(text, {})  # valid on the file's own values: an override (--input) must not mask an error
+        return self._parsed(text, self.overrides), text
+
+    def _parsed(self, text: str, overrides: dict[str, dict[str, Any]]) -> Config:
         source = str(self.path or config_module.default_path())
-        raw = yaml.safe_load(text)
-        shipped = yaml.safe_load(config_module.default_path().read_text(encoding="utf-8"))
-        raw = {**raw, **{key: shipped[key] for key in ("presets", "hotkeys") if raw.get(key) is None}}
         try:
-            return config_module.parse(raw, source, Path(source).resolve().parent, self.overrides), text
-        except ConfigError as e:
+            raw = yaml.safe_load(text)
+            raw = config_module.with_shipped(raw) if isinstance(raw, dict) else raw
+            return config_module.parse(raw, source, Path(source).resolve().parent, overrides)
+        except (ConfigError, yaml.YAMLError) as e:
             raise CommandError(str(e).replace("\n", " ")) from None
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _scalar(text: str) -> Any:

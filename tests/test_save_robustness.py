@@ -23,3 +23,58 @@ def test_the_pages_exposure_cannot_be_set_live(tmp_path: Path, setting: str) -> 
     config, draft = editor.set(None, "live.watch_config", "false")  # the rest of live stays editable
     assert config.live.watch_config is False and "host: 127.0.0.1" in draft
     assert path.read_text() == FILE
+
+
+def _edited(tmp_path: Path, name: str = "bgfx.yaml") -> tuple[Path, ConfigEditor, str]:
+    path = tmp_path / name
+    path.write_text(FILE)
+    editor = ConfigEditor(path, tmp_path / "unused.yaml")
+    _, draft = editor.set(None, "effects.blur.strength", "35")
+    return path, editor, draft
+
+
+def test_a_save_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "bgfx.yaml"
+    real.write_text(FILE)
+    link = tmp_path / "bgfx.yaml"
+    link.symlink_to(real)
+    editor = ConfigEditor(link, tmp_path / "unused.yaml")
+    _, draft = editor.set(None, "effects.blur.strength", "35")
+    assert editor.save(draft) == str(real)
+    assert link.is_symlink() and "strength: 35" in real.read_text()
+    assert sorted(p.name for p in dotfiles.iterdir()) == ["bgfx.yaml"]  # no temporary left beside it
+
+
+def test_a_read_only_config_is_never_overwritten(tmp_path: Path) -> None:
+    path, editor, draft = _edited(tmp_path)
+    path.chmod(0o444)
+    with pytest.raises(CommandError, match=r"bgfx\.yaml: the config file is read-only; make it writable"):
+        editor.save(draft)
+    assert path.read_text() == FILE
+
+
+def test_a_file_edited_on_disk_since_the_edits_began_is_not_overwritten(tmp_path: Path) -> None:
+    path, editor, draft = _edited(tmp_path)
+    mine = FILE.replace("127.0.0.1", "localhost")
+    path.write_text(mine)  # the user's own edit in an editor, with the watch off
+    with pytest.raises(CommandError, match="changed on disk since the live edits began; nothing saved"):
+        editor.save(draft)
+    assert path.read_text() == mine
+    _, fresh = editor.set(None, "effects.blur.strength", "35")  # after a revert the edits start from the file again
+    editor.save(fresh)
+    assert "localhost" in path.read_text() and "strength: 35" in path.read_text()
+    _, again = editor.set(fresh, "effects.blur.strength", "40")  # our own save is the new base: saving on works
+    editor.save(again)
+    assert "strength: 40" in path.read_text()
+
+
+def test_an_edit_is_checked_on_the_files_own_values_not_the_command_lines(tmp_path: Path) -> None:
+    """Under --input, capture.device comes from the flag; an edit that breaks the file's own must still be refused."""
+    path = tmp_path / "bgfx.yaml"
+    path.write_text(FILE)
+    editor = ConfigEditor(path, tmp_path / "unused.yaml", {"capture": {"device": "/tmp/clip.mp4"}})
+    with pytest.raises(CommandError, match=r"capture\.device: must be a string"):
+        editor.set(None, "capture.device.x", "1")
+    assert path.read_text() == FILE
