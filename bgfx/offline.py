@@ -21,7 +21,6 @@ from bgfx.output_files import (
     IMAGE_SUFFIXES,
     AtomicFile,
     Interrupted,
-    check_size,
     check_video,
     is_image,
     read_photo,
@@ -29,6 +28,7 @@ from bgfx.output_files import (
     write_image,
 )
 from bgfx.vision.frame import Frame
+from bgfx.vision.imaging import check_size
 from bgfx.vision.models import load_catalog, locate
 from bgfx.vision.pipeline import Pipeline
 from bgfx.vision.refine import Refiner

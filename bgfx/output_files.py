@@ -21,13 +21,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from bgfx.errors import BgfxError, InputError
+from bgfx.vision.imaging import check_size
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-MAX_PIXELS = 40_000_000  # 8K (33 MP) fits; a larger picture is refused
-MIN_SIDE = 16
-MAX_ASPECT = 8.0  # wider than 8:1 cannot be scaled to a model's input without an absurd other side
-# Pillow only reads headers here; `check_size` is the (stricter) bomb check, with the size in its message.
-Image.MAX_IMAGE_PIXELS = None
 
 
 class Interrupted(BgfxError):
@@ -61,16 +57,6 @@ def _identities(path: Path) -> list[object]:
     except OSError:
         pass
     return keys
-
-
-def check_size(width: int, height: int, where: Path) -> None:
-    """InputError unless a picture of this size can be processed (the limits are in the message)."""
-    if width * height > MAX_PIXELS or min(width, height) < MIN_SIDE or max(width, height) > MAX_ASPECT * min(width, height):
-        raise InputError(
-            f"{where}: {width}x{height} pixels cannot be processed; bgfx takes pictures of at most "
-            f"{MAX_PIXELS // 1_000_000} megapixels, at least {MIN_SIDE} px a side, at most {MAX_ASPECT:g}:1; "
-            "scale or crop it first"
-        )
 
 
 def read_photo(path: Path) -> np.ndarray:

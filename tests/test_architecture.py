@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 PACKAGE = ROOT / "bgfx"
 FOUNDATION = {"bgfx.errors", "bgfx.shipped"}  # importable from every wing
 TOOLS = {"bgfx.cli", "bgfx.offline", "bgfx.bench", "bgfx.doctor", "bgfx.service", "bgfx.config", "bgfx.output_files", "bgfx.config_edit",
-         "bgfx.__main__"}
+         "bgfx.reference", "bgfx.__main__"}
 
 
 def module_name(path: Path) -> str:

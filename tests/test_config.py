@@ -71,7 +71,7 @@ def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     import cv2
     import numpy as np
 
-    cv2.imwrite(str(tmp_path / "office.png"), np.zeros((8, 8, 3), np.uint8))
+    cv2.imwrite(str(tmp_path / "office.png"), np.zeros((32, 32, 3), np.uint8))
     cfg = config.load(write(tmp_path, "effects: [{type: replace, image: office.png, fit: contain}]"))
     assert cfg.effects[0].effect.image == tmp_path / "office.png"
 

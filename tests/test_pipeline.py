@@ -76,9 +76,9 @@ def test_spare_segmenters_are_bounded(tmp_path: Path, monkeypatch: pytest.Monkey
     own.write_bytes((MODELS / "selfie_segmenter_landscape.tflite").read_bytes())
     with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
         for model in ("selfie_square", "deeplab_v3", "selfie_landscape", "selfie_square"):
-            pipeline.set_model(model)
+            pipeline.commit(pipeline.prepare(person_model=model))
         assert closed == []  # three models: the running one and two spares, swapped back and forth
-        pipeline.set_model(str(own))  # a fourth: the oldest spare is closed
+        pipeline.commit(pipeline.prepare(person_model=str(own)))  # a fourth: the oldest spare is closed
         assert closed == ["deeplab_v3"] and len(pipeline.pool.spares) == 2
 
 
@@ -100,9 +100,9 @@ def test_a_failed_model_switch_keeps_the_running_model(video_frames: list[np.nda
     with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
         running = pipeline.segmenters["selfie_landscape"]
         with pytest.raises(ModelError, match="cannot give person"):
-            pipeline.set_model("hair")
+            pipeline.commit(pipeline.prepare(person_model="hair"))
         assert pipeline.person_model == "selfie_landscape" and pipeline.segmenters == {"selfie_landscape": running}
-        pipeline.set_model("selfie_square")
+        pipeline.commit(pipeline.prepare(person_model="selfie_square"))
         assert set(pipeline.segmenters) == {"selfie_square"}
 
 
@@ -122,9 +122,9 @@ def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
     writer.release()
     pipeline = Pipeline((ChainItem("wall", True, Replace(video=clip)),), SegmentationSettings())
     decoder = pipeline.chain._runtimes[0]._player.video._capture
-    pipeline.set_chain((BLUR,))
+    pipeline.commit(pipeline.prepare(items=(BLUR,)))
     assert not decoder.isOpened()  # the replaced chain's video was released
-    pipeline.set_chain((ChainItem("wall", True, Replace(video=clip)),))
+    pipeline.commit(pipeline.prepare(items=(ChainItem("wall", True, Replace(video=clip)),)))
     decoder = pipeline.chain._runtimes[0]._player.video._capture
     pipeline.close()
     assert not decoder.isOpened() and pipeline.segmenters == {}
@@ -133,11 +133,11 @@ def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
 def test_a_model_switch_with_no_person_effect_is_checked_before_it_is_accepted() -> None:
     with Pipeline((TINT,), SegmentationSettings()) as pipeline:
         with pytest.raises(ModelError, match="model 'hair' gives masks background, hair; it cannot give person"):
-            pipeline.set_model("hair")
-        pipeline.set_model("selfie_square")
+            pipeline.commit(pipeline.prepare(person_model="hair"))
+        pipeline.commit(pipeline.prepare(person_model="selfie_square"))
         assert pipeline.person_model == "selfie_square" and set(pipeline.segmenters) == {"selfie_square", "hair"}
         assert pipeline.toggle("tint") is False
-        pipeline.set_chain((BLUR,))
+        pipeline.commit(pipeline.prepare(items=(BLUR,)))
         assert set(pipeline.segmenters) == {"selfie_square"}  # the accepted model serves the next chain
 
 
@@ -146,7 +146,7 @@ def test_a_model_switch_restarts_the_person_mask_smoothing(video_frames: list[np
         for frame in frames(video_frames, 3):
             pipeline.process(frame)
         assert pipeline._refiners["person"]._state is not None
-        pipeline.set_model("selfie_square")
+        pipeline.commit(pipeline.prepare(person_model="selfie_square"))
         assert pipeline._refiners["person"]._state is None  # no blending of two models' masks
 
 
@@ -185,7 +185,7 @@ def test_live_stream_results_arrive_and_a_new_model_shows_the_old_mask_until_it_
             time.sleep(0.01)
         first = results["selfie_landscape"]
         assert first.timestamp_ms in submitted and first.masks["person"].dtype == np.float32
-        pipeline.set_model("selfie_square")
+        pipeline.commit(pipeline.prepare(person_model="selfie_square"))
         handed = pipeline.segment(Frame(video_frames[0], submitted[-1] + 33))
         assert set(handed) == {"selfie_square"}
         assert handed["selfie_square"] is first or handed["selfie_square"].timestamp_ms > first.timestamp_ms

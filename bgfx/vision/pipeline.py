@@ -184,14 +184,6 @@ class Pipeline:
             self.refine_settings = replace(self.refine_settings, guide_width=width)
             self._refiners = {mask: Refiner(self.refine_settings.for_mask(mask)) for mask in self._mask_source}
 
-    def set_model(self, person_model: str) -> None:
-        """Switch the person model; the old one stays when the new one fails to load (ModelError)."""
-        self.commit(self.prepare(person_model=person_model))
-
-    def set_chain(self, items: tuple[ChainItem, ...]) -> None:
-        """Run another chain; the old one stays when the new one's models or files fail to load."""
-        self.commit(self.prepare(items=items))
-
     def toggle(self, name: str) -> bool:
         """Flip an effect (CommandError if unknown); opens or closes segmenters so only needed models run."""
         enabled = self.chain.toggled(name)
@@ -216,17 +208,21 @@ class Pipeline:
         return dict(self._last)
 
     def _run_hair(self, model: str, segmenter: Segmenter, frame: Frame, due: bool) -> None:
+        """The hair model when `due` (its cadence); at once, on the whole frame, when the scene changed (a cut, or
+        the person mask no longer the one the crop was found on)."""
         person = self._last.get(self.person_model)
         if person is None or not person_present(person.masks[PERSON]):
             self._last[model] = Segmentation({"hair": np.zeros(NOBODY, np.float32)}, frame.timestamp_ms)
             self._head.reset()
             return
-        due = due or model not in self._last or self._last[model].shape == NOBODY
+        new_scene = self._head.forgot(person, self.gate.cut)
+        due = due or new_scene or model not in self._last or self._last[model].shape == NOBODY
         if run_model(self.mode, segmenter, frame, self._head.for_run(), due, self._last, model):
             self._head.learn(self._last[model], person, frame.size)
             crop = self._head.for_run()
             if self.mode is RunningMode.IMAGE and self._last[model].box is None and crop is not None:
                 self._last[model] = segmenter.segment(frame.image, box=crop)  # a photo: a second, closer look
+
     def forget(self) -> None:
         """Drop every mask and the refiners' memory: the next frame is a new picture (a photo), not the next of a stream."""
         self._last = {}
