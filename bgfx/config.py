@@ -32,7 +32,6 @@ from bgfx.live.settings import (
 from bgfx.shipped import shipped_file
 from bgfx.vision.effects import EFFECTS, ChainItem
 from bgfx.vision.models import is_path, load_catalog
-from bgfx.vision.framing_settings import FramingSettings
 from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
 
@@ -43,7 +42,6 @@ _SECTIONS: dict[str, type] = {
     "output": OutputSettings,
     "live": LiveSettings,
     "pause": PauseSettings,
-    "framing": FramingSettings,
 }
 _TOP_KEYS = (*_SECTIONS, "effects", "presets", "hotkeys")
 

@@ -67,15 +67,5 @@ def test_person_box_bounds_the_mask() -> None:
 
 
 def test_bad_settings_name_the_key() -> None:
-    with pytest.raises(ValueError, match="max_zoom"):
+    with pytest.raises(ValueError, match="framing.max_zoom"):
         FramingSettings(max_zoom=9.0)
-
-
-def test_config_loads_the_framing_section(tmp_path) -> None:
-    from bgfx import config
-    path = tmp_path / "c.yaml"
-    path.write_text("framing: {mode: follow, max_zoom: 1.5}\n")
-    assert config.load(path).framing == FramingSettings(mode="follow", max_zoom=1.5)
-    path.write_text("framing: {max_zoom: 9}\n")
-    with pytest.raises(config.ConfigError, match="framing.max_zoom"):
-        config.load(path)

@@ -16,7 +16,6 @@ from bgfx.live.sinks import SINKS
 from bgfx.live.sinks.pipewire import parse_description, parse_node_name
 from bgfx.vision.effects import ChainItem
 from bgfx.vision.imaging import parse_colour, picture_size
-from bgfx.vision.framing_settings import FramingSettings
 from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
 
@@ -136,7 +135,6 @@ class Config:
     live: LiveSettings
     pause: PauseSettings
     hotkeys: dict[str, str]
-    framing: FramingSettings = FramingSettings()
 
     def chain(self, preset: str) -> tuple[ChainItem, ...]:
         """The effects of a preset by name (`default` is the `effects` list)."""

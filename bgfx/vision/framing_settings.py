@@ -19,10 +19,10 @@ class FramingSettings:
 
     def __post_init__(self) -> None:
         if self.mode not in ("off", "once", "follow"):
-            raise ValueError(f"mode: expected off, once or follow, got {self.mode!r}")
+            raise ValueError(f"framing.mode: expected off, once or follow, got {self.mode!r}")
         for spec in fields(self):
             if "range" not in spec.metadata:
                 continue
             (low, high), key, value = spec.metadata["range"], spec.name, getattr(self, spec.name)
             if not low <= value <= high:
-                raise ValueError(f"{key}: expected {low}..{high}, got {value!r}")
+                raise ValueError(f"framing.{key}: expected {low}..{high}, got {value!r}")
