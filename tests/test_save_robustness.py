@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bgfx.config_edit import ConfigEditor
 from bgfx.errors import CommandError
+from bgfx.live.control.background import Background, Deferred
+from bgfx.live.control.commands import Reply
 
 FILE = "live:\n  web:\n    enabled: true\n    host: 127.0.0.1\neffects:\n  - type: blur\n"
 
@@ -78,3 +82,39 @@ def test_an_edit_is_checked_on_the_files_own_values_not_the_command_lines(tmp_pa
     with pytest.raises(CommandError, match=r"capture\.device: must be a string"):
         editor.set(None, "capture.device.x", "1")
     assert path.read_text() == FILE
+
+
+
+def test_a_flood_of_edits_of_one_key_runs_the_newest_once_and_answers_every_sender() -> None:
+    """2,000 `set` of one key while the worker is busy: one run (the newest value), 2,000 answers; other keys and
+    jobs without a group still run each; the queue stays bounded."""
+    gate, ran = threading.Event(), []
+    background = Background(capacity=8)
+    try:
+        def job(name: str, coalesce: str | None, wait: bool = False) -> Deferred:
+            return Deferred("edit", lambda: (gate.wait(10) if wait else None, ran.append(name)) and name,
+                            lambda result: result, coalesce=coalesce)
+
+        background.submit(job("busy", None, wait=True), Reply())
+        replies = [Reply() for _ in range(2000)]
+        for value, reply in enumerate(replies):
+            background.submit(job(f"strength={value}", "set effects.blur.strength"), reply)
+        background.submit(job("size=3", "set refine.size"), Reply())
+        background.submit(job("model a", None), Reply())
+        background.submit(job("model b", None), Reply())
+        gate.set()
+        deadline, outcomes = time.monotonic() + 10, []
+        while len(outcomes) < 5 and time.monotonic() < deadline:
+            outcomes += background.collect()
+            time.sleep(0.01)
+        assert ran == ["busy", "strength=1999", "size=3", "model a", "model b"]
+        flood = next(o for o in outcomes if o.result == "strength=1999")
+        assert flood.deferred.replies == replies  # every sender is answered, oldest first
+        with pytest.raises(CommandError, match="busy"):
+            gate.clear()
+            background.submit(job("busy again", None, wait=True), Reply())
+            for n in range(9):
+                background.submit(job(f"other {n}", None), Reply())
+    finally:
+        gate.set()
+        background.close()

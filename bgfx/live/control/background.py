@@ -4,8 +4,9 @@ The live loop hands a `Deferred` to `Background` and goes on sending frames with
 the running state; the worker thread runs its `work` (which reads the running
 state and changes none of it), and the loop, between frames, collects the
 result and runs `finish` (the swap) and answers the command. One worker, jobs
-in order, a bounded queue; a job of the same key that has not started yet
-takes the new reply instead of running twice (a burst of reloads reads once).
+in order, a bounded queue. A job that names a `coalesce` group replaces a
+waiting job of the same group and answers its senders too: a burst of reloads
+reads the file once, a flood of `set` of one key prepares the newest value once.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Deferred:
-    """key: what it does ("reload", "model", "preset"); work(): runs on the worker; finish(result) → message:
-    runs on the loop thread; discard(result): releases a result that will not be used."""
+    """key: what it does ("reload", "model", "preset", "edit"); work(): runs on the worker; finish(result) →
+    message: runs on the loop thread; discard(result): releases a result that will not be used; coalesce: a
+    group whose newest waiting job is the only one that need run (None: every job runs)."""
 
     key: str
     work: Callable[[], Any]
     finish: Callable[[Any], str]
     discard: Callable[[Any], None] = lambda result: None
+    coalesce: str | None = None
     replies: list[Reply | None] = field(default_factory=list)
 
 
@@ -53,15 +56,19 @@ class Background:
         self._thread.start()
 
     def submit(self, deferred: Deferred, reply: Reply | None) -> None:
-        """Queue the work (or join a waiting job of the same key); CommandError when too much is waiting."""
+        """Queue the work (in the place of a waiting job of its coalesce group, whose senders it answers too);
+        CommandError when too much is waiting."""
         with self._condition:
-            twin = next((job for job in self._waiting if job.key == deferred.key and deferred.key == "reload"), None)
-            if twin is not None:
-                twin.replies.append(reply)
-                return
-            if len(self._waiting) >= self._capacity:
-                raise CommandError(f"the daemon is busy ({len(self._waiting)} loads waiting); try again")
             deferred.replies.append(reply)
+            group = deferred.coalesce
+            for place, twin in enumerate(self._waiting):
+                if group is not None and twin.coalesce == group:
+                    deferred.replies[:0] = twin.replies
+                    self._waiting[place] = deferred
+                    return
+            if len(self._waiting) >= self._capacity:
+                deferred.replies.pop()
+                raise CommandError(f"the daemon is busy ({len(self._waiting)} loads waiting); try again")
             self._waiting.append(deferred)
             self._condition.notify()
 

@@ -46,12 +46,12 @@ class Edits:
         if not equals or not key:
             raise CommandError(f"set takes KEY=VALUE (e.g. effects.blur.strength=40), got {argument!r}")
         editor = self._needed()
-        return self._apply(f"set {key}={value}", lambda: editor.set(self.draft, key, value))
+        return self._apply(f"set {key}={value}", lambda: editor.set(self.draft, key, value), coalesce=f"set {key}")
 
     def order(self, argument: str) -> Deferred:
         editor = self._needed()
         names = [name for name in argument.split(",") if name]
-        return self._apply(f"order {','.join(names)}", lambda: editor.order(self.draft, names))
+        return self._apply(f"order {','.join(names)}", lambda: editor.order(self.draft, names), coalesce="order")
 
     def save(self) -> Deferred:
         editor = self._needed()
@@ -66,7 +66,7 @@ class Edits:
         """The file is the truth again (a reload, on the worker): the draft is dropped before the next job."""
         self.draft = None
 
-    def _apply(self, done: str, edit) -> Deferred:
+    def _apply(self, done: str, edit, coalesce: str) -> Deferred:
         handler = self._handler
 
         def work():
@@ -92,4 +92,4 @@ class Edits:
         def discard(result) -> None:
             result[1].discard() if result[2] else result[1].close()
 
-        return Deferred("edit", work, finish, discard)
+        return Deferred("edit", work, finish, discard, coalesce=coalesce)

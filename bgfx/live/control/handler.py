@@ -152,7 +152,7 @@ class CommandHandler:
             self.edits.forget()  # the file is the truth again
             return new, chosen, self.build(new, new.chain(chosen))  # ModelError, InputError: likewise
 
-        return Deferred("reload", work, self._swap_in, lambda result: result[2].close())
+        return Deferred("reload", work, self._swap_in, lambda result: result[2].close(), coalesce="reload")
 
     def _swap_in(self, result: tuple[Config, str, Pipeline]) -> str:
         new, chosen, pipeline = result
