@@ -235,3 +235,19 @@ def test_concurrent_big_uploads_stream_to_disk_in_bounded_memory(page: dict) -> 
     assert growth_mb < 150, growth_mb
     assert not [p for p in page["backgrounds"].iterdir() if p.name.startswith(".")]
     assert page["daemon"].status()["state"] == "running"
+
+
+def test_a_reload_never_rebinds_the_page(tmp_path: Path) -> None:
+    """A file edited to expose the page (another port, 0.0.0.0, allow_remote) takes effect only at a restart."""
+    daemon, config, url, token = start_with_page(tmp_path)
+    try:
+        port = urlparse(url).port
+        config.write_text(config.read_text().replace("web: {port: 0}", "web: {port: 0, host: 0.0.0.0, allow_remote: true}"))
+        assert daemon.ctl("reload").returncode == 0
+        page_file = Path(os.environ["XDG_RUNTIME_DIR"]) / "bgfx" / "web.json"
+        assert json.loads(page_file.read_text())["url"] == url
+        answer = send({"port": port, "token": token, "host": f"127.0.0.1:{port}"}, "GET", "/api/settings")
+        assert answer.status == 200
+        assert "live.web: on at 127.0.0.1:0 → on at 0.0.0.0:0 (remote allowed) applies on restart only" in daemon.log()
+    finally:
+        assert daemon.stop() == 0

@@ -46,12 +46,14 @@ class FrontEnds:
         self._set_web(config.live.web)
 
     def adopt(self, old: Config, new: Config) -> None:
-        """Follow a reload: restart the hotkeys if their bindings changed, start or stop the watch."""
+        """Follow a reload: restart the hotkeys if their bindings changed, start or stop the watch. The page is
+        never rebound by a reload: where it listens and who may reach it is read once, at start."""
         if new.hotkeys != old.hotkeys:
             self._set_hotkeys(new.hotkeys)
         self._set_watch(new.live.watch_config)
         if new.live.web != old.live.web:
-            self._set_web(new.live.web)
+            log.warning("live.web: %s → %s applies on restart only (the control page stays where it is)",
+                        _web_text(old.live.web), _web_text(new.live.web))
 
     def _set_hotkeys(self, bindings: dict[str, str]) -> None:
         if self._hotkeys is not None:
@@ -103,3 +105,7 @@ class FrontEnds:
         if self.web is not None:
             self.web.stop()
         self.control.stop()
+
+
+def _web_text(web: WebSettings) -> str:
+    return f"{'on' if web.enabled else 'off'} at {web.host}:{web.port}{' (remote allowed)' if web.allow_remote else ''}"
