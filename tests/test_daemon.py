@@ -105,7 +105,8 @@ def test_ctl_toggle_model_and_pause_change_the_output(start, model_dir) -> None:
 
     assert daemon.ctl("pause").stdout.strip() == "paused"
     daemon.wait_frames(10)
-    assert daemon.status()["camera"] == "closed"  # pause.release_camera: the light goes off
+    # pause.release_camera: the light goes off (the status is published once a second: wait for the next one)
+    daemon.wait_for("the camera released", lambda: daemon.status()["camera"] == "closed")
     paused = cv2.imread(str(daemon.camera_dir / "latest.png"))
     assert cv2.Laplacian(cv2.cvtColor(paused, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var() < 100  # the blurred card
     assert daemon.ctl("resume").stdout.strip() == "resumed"
