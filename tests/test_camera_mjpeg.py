@@ -119,6 +119,7 @@ def test_bgfx_run_on_the_mjpeg_stand_in_sends_the_chain_and_counts_decode_errors
     try:
         daemon.wait_for("the control socket", lambda: daemon.ctl("status", "--json").returncode == 0, timeout=90)
         daemon.wait_for("decode errors in status", lambda: daemon.status().get("decode_errors", 0) >= 2, timeout=90)
+        daemon.wait_for("50 frames sent", lambda: daemon.status()["frames_out"] >= 50, timeout=90)
         status = daemon.status()
         assert status["state"] == "running" and status["fps_in"] > 20
     finally:
