@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 
@@ -11,6 +13,7 @@ import pytest
 
 from bgfx.errors import ModelError
 from bgfx.vision.frame import Frame
+from bgfx.vision.native_log import NativeStderrToLog
 from bgfx.vision.segmentation import (
     RunningMode,
     Segmenter,
@@ -158,3 +161,20 @@ def test_rgba_portrait_is_accepted(sergey: np.ndarray) -> None:
     rgba = cv2.cvtColor(sergey, cv2.COLOR_BGR2BGRA)
     with Segmenter(model("selfie_square"), FULL) as segmenter:
         assert segmenter.segment(rgba).masks["person"][250:400, 200:400].mean() > 0.95
+
+
+def test_mediapipe_native_lines_go_to_the_debug_log_not_stderr(
+    sergey: np.ndarray, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bgfx.mediapipe")
+    with Segmenter(model("selfie_landscape")) as segmenter:
+        assert segmenter.segment(sergey).masks["person"].mean() > 0.3
+    assert "XNNPACK" not in capfd.readouterr().err
+    assert any("XNNPACK delegate" in record.getMessage() for record in caplog.records)
+
+
+def test_other_lines_written_to_fd_2_while_a_model_loads_are_passed_on(capfd: pytest.CaptureFixture[str]) -> None:
+    with NativeStderrToLog():
+        os.write(2, b"a real error from elsewhere\n")
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+    assert capfd.readouterr().err == "a real error from elsewhere\n"

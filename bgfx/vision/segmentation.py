@@ -32,6 +32,7 @@ from bgfx.errors import ModelError
 from bgfx.vision.frame import Box, Frame, Segmentation
 from bgfx.vision.models import CatalogEntry, LocatedModel
 from bgfx.vision.resize import shrink
+from bgfx.vision.native_log import NativeStderrToLog
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def inspect_model(path: Path) -> ModelInfo:
     input_hw = input_hw_of(path)
     options = vision.ImageSegmenterOptions(base_options=BaseOptions(model_asset_path=str(path)))
     try:
-        with vision.ImageSegmenter.create_from_options(options) as segmenter:
+        with NativeStderrToLog(), vision.ImageSegmenter.create_from_options(options) as segmenter:
             labels = tuple(segmenter.labels)
     except Exception as e:  # MediaPipe raises ValueError, RuntimeError, FileNotFoundError (no metadata), ...
         raise ModelError(f"{path}: not a usable MediaPipe segmenter: {e}; re-download or replace it") from None
@@ -163,7 +164,8 @@ class Segmenter:
             result_callback=self._on_result if options.running_mode is RunningMode.LIVE_STREAM else None,
         )
         try:
-            self._segmenter = vision.ImageSegmenter.create_from_options(mp_options)
+            with NativeStderrToLog():
+                self._segmenter = vision.ImageSegmenter.create_from_options(mp_options)
         except Exception as e:  # MediaPipe raises ValueError, RuntimeError, FileNotFoundError (no metadata), ...
             raise ModelError(f"{model.path}: cannot load as a MediaPipe segmenter: {e}") from None
         self.labels: tuple[str, ...] = tuple(self._segmenter.labels)
