@@ -179,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     path, values = args.config or _user_config(), overrides(args)
     editor = ConfigEditor(path, platformdirs.user_config_path("bgfx") / "config.yaml", values)
-    return run(RunOptions(load=lambda: load_config(path, values), config_path=path, max_frames=args.max_frames,
+    return run(RunOptions(load=editor.load, config_path=path, max_frames=args.max_frames,
                           signals=args.signals, editor=editor))
 
 

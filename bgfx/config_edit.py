@@ -45,7 +45,18 @@ class ConfigEditor:
         self._yaml = YAML(typ="rt")
         self._yaml.preserve_quotes = True
         self._base: str | None = None  # sha256 of the file text the current edits started from
+        self._known: str | None = None  # sha256 of the file as bgfx last read (load) or wrote (save) it
 
+    def load(self) -> Config:
+        """The config as `bgfx run` loads it, from the file in use: the one given, or after a first save of a
+        daemon started on the shipped default, the file saved. Remembers the file's digest, so the file watch can
+        tell bgfx's own write (or a touch) from a change."""
+        self._known = _file_digest(self.path or config_module.default_path())
+        return config_module.load(self.path, self.overrides)
+
+    def changed_on_disk(self) -> bool:
+        """The file differs from what bgfx last read or wrote (True when that is unknown)."""
+        return self._known is None or _file_digest(self.path or config_module.default_path()) != self._known
 
     def original(self) -> str:
         """The text edits start from: the file as it is now."""
@@ -116,7 +127,8 @@ class ConfigEditor:
                 raise
         except OSError as e:
             raise CommandError(f"{target}: cannot save ({e.strerror}); check the folder's permissions") from None
-        self._base = _digest(text)
+        self._base = self._known = _digest(text)
+        self.path = self.save_to  # the saved file is the config from now on: reloads and revert read it
         return str(target)
 
     def _refuse_unsafe_save(self, target: Path, text: str, edited: bool) -> None:
@@ -127,7 +139,6 @@ class ConfigEditor:
             raise CommandError(f"{target}: the file was changed on disk since the live edits began; nothing saved. "
                                "`bgfx ctl revert` takes the file's version, then edit again")
         self._parsed(text, {})  # the file must load on its own, without the command line's overrides
-
 
     def _document(self, draft: str | None) -> Any:
         """The draft as a round-trip document, with an effects list of its own (copied from the shipped default
@@ -166,6 +177,14 @@ class ConfigEditor:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_digest(path: Path) -> str | None:
+    """The sha256 of the file's text, None when it cannot be read (gone, unreadable, not UTF-8)."""
+    try:
+        return _digest(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _scalar(text: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -12,6 +14,8 @@ from bgfx.config_edit import ConfigEditor
 from bgfx.errors import CommandError
 from bgfx.live.control.background import Background, Deferred
 from bgfx.live.control.commands import Reply
+from tests.conftest import VIDEO
+from tests.support.daemon import RunningDaemon
 
 FILE = "live:\n  web:\n    enabled: true\n    host: 127.0.0.1\neffects:\n  - type: blur\n"
 
@@ -118,3 +122,57 @@ def test_a_flood_of_edits_of_one_key_runs_the_newest_once_and_answers_every_send
     finally:
         gate.set()
         background.close()
+
+
+def _live_strength(daemon: RunningDaemon) -> int:
+    answer = daemon.ctl("settings")
+    assert answer.returncode == 0, answer.stderr
+    settings = json.loads(answer.stdout)
+    return next(item["params"]["strength"]["value"] for item in settings["effects"] if item["name"] == "blur")
+
+
+def _ctl_ok(daemon: RunningDaemon, *words: str) -> str:
+    answer = daemon.ctl(*words)
+    assert answer.returncode == 0, f"{words}: {answer.stderr}"
+    return answer.stdout
+
+
+def test_an_edit_right_after_save_survives_the_watch_seeing_the_save(tmp_path: Path) -> None:
+    config = tmp_path / "bgfx.yaml"
+    config.write_text("effects:\n  - type: blur\n    strength: 50\n")
+    daemon = RunningDaemon(tmp_path, ["--config", str(config), "--input", str(VIDEO), "--backend", "fakecam"])
+    try:
+        daemon.wait_for("the config watch", lambda: "saved changes are applied" in daemon.log())
+        for round, (saved, after) in enumerate([(11, 22), (33, 44), (55, 66)], start=1):
+            _ctl_ok(daemon, "set", f"effects.blur.strength={saved}")
+            _ctl_ok(daemon, "save")
+            _ctl_ok(daemon, "set", f"effects.blur.strength={after}")  # before the watch's settle time has passed
+            daemon.wait_for("the watch's look at the save", lambda: daemon.log().count("unchanged since bgfx") >= round)
+            assert _live_strength(daemon) == after and f"strength: {saved}" in config.read_text()
+        config.write_text("effects:\n  - type: blur\n    strength: 7\n")  # a real change on disk is still applied
+        daemon.wait_for("the reload of the change", lambda: "reloaded" in daemon.log())
+        assert _live_strength(daemon) == 7
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_daemon_started_on_the_default_keeps_to_the_file_it_saved(tmp_path: Path) -> None:
+    saved_file = Path(os.environ["XDG_CONFIG_HOME"]) / "bgfx" / "config.yaml"
+    daemon = RunningDaemon(tmp_path, ["--input", str(VIDEO), "--backend", "fakecam"])
+    try:
+        daemon.wait_for("the control socket", lambda: daemon.ctl("status").returncode == 0, timeout=90)
+        _ctl_ok(daemon, "set", "effects.blur.strength=9")
+        assert str(saved_file) in _ctl_ok(daemon, "save")
+        _ctl_ok(daemon, "revert")  # the saved file, not the shipped default
+        assert _live_strength(daemon) == 9
+        _ctl_ok(daemon, "set", "refine.radius=3")
+        _ctl_ok(daemon, "save")  # a second save keeps the first one's value
+        text = saved_file.read_text()
+        assert "strength: 9" in text and "radius: 3" in text
+        daemon.wait_for("the watch on the saved file", lambda: "watching" in daemon.log() and str(saved_file) in daemon.log())
+        saved_file.write_text(text.replace("strength: 9", "strength: 4"))  # the user edits the file bgfx saved
+        daemon.wait_for("the reload of the user's edit", lambda: _live_strength(daemon) == 4)
+        time.sleep(1.0)
+        assert "strength: 4" in saved_file.read_text()  # never written back
+    finally:
+        assert daemon.stop() == 0

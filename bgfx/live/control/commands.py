@@ -43,6 +43,8 @@ TABLE: tuple[Verb, ...] = (
     Verb("resume", None, "back to the camera", lambda h, arg: h.set_paused(False)),
     Verb("toggle-pause", None, "pause or resume", lambda h, arg: h.set_paused(None)),
     Verb("reload", None, "apply the config file again", lambda h, arg: h.reload()),
+    Verb("reload-if-changed", None, "apply the config file again unless it is what bgfx last read or wrote "
+         "(the file watch sends it)", lambda h, arg: h.reload(only_if_changed=True)),
     Verb("set", "KEY=VALUE", "change a setting live: effects.NAME.PARAM, refine.KEY, ... (`save` keeps it)",
          lambda h, arg: h.edits.set(arg or "")),
     Verb("order", "NAME,NAME", "run the chain's effects in this order", lambda h, arg: h.edits.order(arg or "")),

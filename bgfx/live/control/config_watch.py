@@ -1,4 +1,4 @@
-"""The config-file watch: a thread that enqueues `reload` when the config file is written
+"""The config-file watch: a thread that enqueues `reload-if-changed` when the config file is written
 or replaced (editors save by writing a new file and renaming it over the old,
 so the directory is watched). Like hotkeys and the control socket, it only
 hands a command over; the live loop applies it.
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class ConfigWatch:
-    """Enqueue `reload` shortly after the config file changes (one reload per burst of writes)."""
+    """Enqueue `reload-if-changed` shortly after the config file changes (one reload per burst of writes)."""
 
     def __init__(self, path: Path, commands: CommandQueue, settle_s: float = 0.3) -> None:
         self.path = path.resolve()
@@ -40,7 +40,7 @@ class ConfigWatch:
                 continue
             while self._inotify.read(timeout=self._settle_ms):  # let the editor finish
                 pass
-            if not self._commands.put(Command("reload")):
+            if not self._commands.put(Command("reload-if-changed")):
                 log.warning("config changed, but the command queue is full; reload by hand")
 
     def stop(self) -> None:

@@ -11,6 +11,7 @@ each other; `save` and `revert` queue behind them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bgfx.errors import CommandError
@@ -27,6 +28,11 @@ class Editor(Protocol):
     def order(self, draft: str | None, names: list[str]) -> tuple[Config, str]: ...
 
     def save(self, draft: str | None) -> str: ...
+
+    def changed_on_disk(self) -> bool: ...
+
+    @property
+    def path(self) -> Path | None: ...
 
 
 class Edits:
@@ -58,9 +64,15 @@ class Edits:
 
         def finish(where: str) -> str:
             self.unsaved = False
+            if editor.path is not None:
+                self._handler.follow_file(editor.path)
             return f"saved {where}"
 
         return Deferred("edit", lambda: editor.save(self.draft), finish)
+
+    def file_changed(self) -> bool:
+        """The config file differs from what bgfx last read or wrote (always, without an editor to know)."""
+        return self._editor is None or self._editor.changed_on_disk()
 
     def forget(self) -> None:
         """The file is the truth again (a reload, on the worker): the draft is dropped before the next job."""

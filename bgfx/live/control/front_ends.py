@@ -50,6 +50,9 @@ class FrontEnds:
         never rebound by a reload: where it listens and who may reach it is read once, at start."""
         if new.hotkeys != old.hotkeys:
             self._set_hotkeys(new.hotkeys)
+        if new.source != old.source:  # a first save made the user's file the config: watch that one
+            self._set_watch(False)
+            self._config_path = Path(new.source)
         self._set_watch(new.live.watch_config)
         if new.live.web != old.live.web:
             log.warning("live.web: %s → %s applies on restart only (the control page stays where it is)",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 from bgfx.errors import BgfxError, CommandError
@@ -142,24 +143,38 @@ class CommandHandler:
         self.paused = not self.paused if paused is None else paused
         return "paused" if self.paused else "resumed"
 
-    def reload(self) -> Deferred:
-        """Read the config file and build its pipeline in the background; an invalid one changes nothing."""
+    def reload(self, only_if_changed: bool = False) -> Deferred:
+        """Read the config file and build its pipeline in the background; an invalid one changes nothing.
+        only_if_changed (the file watch's): nothing when the file is what bgfx last read or wrote, so bgfx's own
+        save does not come back as a reload that drops the edits made since."""
         preset = self.preset
 
-        def work() -> tuple[Config, str, Pipeline]:
+        def work() -> tuple[Config, str, Pipeline] | None:
+            if only_if_changed and not self.edits.file_changed():
+                return None
             new = self._load()  # ConfigError: reported, nothing changed
             chosen = preset if preset in new.preset_names else "default"
             self.edits.forget()  # the file is the truth again
             return new, chosen, self.build(new, new.chain(chosen))  # ModelError, InputError: likewise
 
-        return Deferred("reload", work, self._swap_in, lambda result: result[2].close(), coalesce="reload")
+        key = "reload-if-changed" if only_if_changed else "reload"
+        return Deferred(key, work, self._swap_in, lambda result: result and result[2].close(), coalesce=key)
 
-    def _swap_in(self, result: tuple[Config, str, Pipeline]) -> str:
+    def _swap_in(self, result: tuple[Config, str, Pipeline] | None) -> str:
+        if result is None:
+            return f"{self.config.source}: unchanged since bgfx read or wrote it"
         new, chosen, pipeline = result
         self.preset = chosen
         self.edits.unsaved = False
         self.install(new, pipeline)
         return f"reloaded {new.source}"
+
+    def follow_file(self, path: Path) -> None:
+        """After a save: the saved file is the config (a daemon started on the shipped default watches it and
+        reverts to it from now on)."""
+        if self.config.source != str(path):
+            old, self.config = self.config, replace(self.config, source=str(path))
+            self.adopt(old, self.config)
 
     def install(self, new: Config, pipeline: Pipeline | None = None) -> None:
         """Run `new` (its output section waits for a restart: the sink stays as opened), on `pipeline` when
