@@ -117,15 +117,6 @@ def test_an_explicitly_empty_chain_is_allowed_and_said(tmp_path: Path, caplog: p
     assert "no effects: the camera goes out as is" in caplog.text
 
 
-def test_the_shipped_hotkeys_are_valid_combinations() -> None:
-    from bgfx.live.control.hotkeys import check_combination
-
-    shipped = config.load().hotkeys
-    assert "<ctrl>+<alt>+<space>" in shipped and len(shipped) == 6
-    for combo in shipped:
-        check_combination(combo)
-
-
 @pytest.mark.parametrize(("combo", "message"), [
     ("<ctrl>+<alt>+space", "'space' is not a key.*did you mean <space>"),
     ("<ctrl>+<hyper>+b", "'<hyper>' is not a key"),

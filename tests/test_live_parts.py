@@ -149,7 +149,6 @@ def test_a_failing_sink_costs_the_frame_not_the_stream() -> None:
 
 
 def test_every_registered_sink_kind_opens_or_says_why(tmp_path) -> None:
-    assert set(SINKS) == {"virtualcam", "pipewire", "file", "preview", "null"}
     null = open_sink(OutputSettings(sink="null"), (8, 8), 30.0)
     assert null.readers(0.0) == 1
     null.close()
