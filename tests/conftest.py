@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,41 @@ TESTDATA = SHARED / "testdata"
 EVALDATA = SHARED / "evaldata"
 VIDEO = TESTDATA / "webcam_desk_960x540.mp4"
 SERGEY = TESTDATA / "portrait_sergey.png"
+
+
+TIERS = ("unit", "models", "e2e")  # docs/testing.md: what each may use; the guard below holds them to it
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test without a tier mark is a unit test."""
+    for item in items:
+        if not any(item.get_closest_marker(tier) for tier in TIERS):
+            item.add_marker(pytest.mark.unit)
+
+
+def tier_of(item: pytest.Item) -> str:
+    return max((tier for tier in TIERS if item.get_closest_marker(tier)), key=TIERS.index)
+
+
+@pytest.fixture(autouse=True)
+def _tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit or models test that starts a process, or a unit test that builds a MediaPipe model, fails naming the
+    mark it needs, so `-m "not e2e"` and `-m unit` never depend on what they leave out."""
+    tier = tier_of(request.node)
+    if tier == "e2e":
+        return
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a {tier} test started a process ({args[1] if len(args) > 1 else kwargs}): mark it e2e")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
+    if tier == "unit":
+        from mediapipe.tasks.python import vision
+
+        def no_model(*args: object, **kwargs: object) -> None:
+            raise AssertionError("a unit test built a MediaPipe segmenter: mark it models")
+
+        monkeypatch.setattr(vision.ImageSegmenter, "create_from_options", no_model)
 
 
 @pytest.fixture(autouse=True)

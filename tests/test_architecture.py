@@ -111,6 +111,7 @@ def _modules_after(code: str) -> set[str]:
     return set(listing.split())
 
 
+@pytest.mark.e2e
 def test_loading_a_config_imports_no_engine() -> None:
     """A config check, `bgfx doctor`'s config line or an edit's validation must not pay for MediaPipe or a sink."""
     loaded = _modules_after("from bgfx import config\nconfig.load()")
@@ -118,6 +119,7 @@ def test_loading_a_config_imports_no_engine() -> None:
     assert "bgfx.vision.segmentation" not in loaded and "bgfx.live.sinks.virtualcam" not in loaded
 
 
+@pytest.mark.e2e
 def test_bgfx_ctl_imports_neither_opencv_nor_numpy() -> None:
     """`bgfx ctl` is bound to hotkeys: it starts in a tenth of a second because it loads no engine."""
     loaded = _modules_after("import bgfx.cli\ntry:\n    bgfx.cli.main(['ctl', 'status'])\nexcept SystemExit:\n    pass")

@@ -17,6 +17,8 @@ from tests.conftest import ROOT, VIDEO
 from tests.support.daemon import RunningDaemon
 from tests.test_models import model_without_metadata
 
+pytestmark = pytest.mark.e2e
+
 WALL = "effects: [{type: replace, name: wall, colour: '#00FF00'}]\nhotkeys: {}\n"
 
 

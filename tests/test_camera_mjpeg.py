@@ -109,6 +109,7 @@ output: {{sink: file, path: {out}}}
 """
 
 
+@pytest.mark.e2e
 def test_bgfx_run_on_the_mjpeg_stand_in_sends_the_chain_and_counts_decode_errors(tmp_path: Path) -> None:
     path = write_mjpeg(tmp_path / "cam.avi", desk_frames(60))
     corrupt_packets(path, {10: "truncate", 20: "flip"})

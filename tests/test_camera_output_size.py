@@ -26,6 +26,7 @@ def test_a_bad_output_size_names_the_key_and_the_fix(raw: object, says: str, tmp
         parse({"output": {"size": raw}}, "test.yaml", tmp_path)
 
 
+@pytest.mark.e2e
 def test_capture_1080p_send_720p(tmp_path: Path) -> None:
     clip = write_mjpeg(tmp_path / "cam1080.avi", desk_frames(30, (1920, 1080)))
     out = tmp_path / "live.mp4"

@@ -49,6 +49,7 @@ def wait_camera(session: PipeWireSession) -> dict:
     raise AssertionError("the test camera node did not appear")
 
 
+@pytest.mark.e2e
 def test_bgfx_run_takes_a_pipewire_camera_end_to_end(session: PipeWireSession, tmp_path: Path, jpeg: bool = False) -> None:
     # MJPEG end to end is left out: here a jpegenc ! pipewiresink publisher links but sends no buffer to any reader
     publisher = publish(session, jpeg)

@@ -13,6 +13,8 @@ import pytest
 
 from tests.conftest import EVALDATA, MODELS, SERGEY, VIDEO
 
+pytestmark = pytest.mark.e2e
+
 
 def bgfx(*args: str | Path, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     result = subprocess.run(

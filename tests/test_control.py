@@ -122,6 +122,7 @@ c.close()
 """
 
 
+@pytest.mark.e2e
 def test_the_client_sends_nothing_to_a_server_of_another_user(tmp_path: Path) -> None:
     folder = tmp_path / "bgfx"
     folder.mkdir(mode=0o700)
@@ -136,6 +137,7 @@ def test_the_client_sends_nothing_to_a_server_of_another_user(tmp_path: Path) ->
         impostor.wait()
 
 
+@pytest.mark.e2e
 def test_another_user_is_told_it_is_not_their_daemon(server: Path) -> None:
     runtime = server.parent.parent
     other = subprocess.run(

@@ -20,6 +20,8 @@ import pytest
 from tests.conftest import ROOT, VIDEO
 from tests.support.daemon import RunningDaemon
 
+pytestmark = pytest.mark.e2e
+
 GREEN_WALL = """
 effects:
   - type: replace

@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import VIDEO
 from tests.support.daemon import RunningDaemon
 
+pytestmark = pytest.mark.e2e
+
 WALL = "effects: [{type: replace, name: wall, colour: '#00FF00'}]\nhotkeys: {}\nlive: {live}\n"
 
 

@@ -40,6 +40,7 @@ def governed(budget: float, fps: float) -> tuple[Governor, Clocks]:
     return Governor(budget, fps, clock=lambda: clocks.wall, cpu_clock=lambda: clocks.cpu), clocks
 
 
+@pytest.mark.models
 def test_steps_set_the_pipelines_knobs_and_step_zero_restores_the_configured_ones() -> None:
     refine = RefineSettings(guide_width=256)
     with Pipeline((ChainItem("blur", True, Blur()),), SegmentationSettings(still_every=3), refine) as pipeline:
@@ -101,6 +102,7 @@ def clip_720p30(path: Path, frames: int = 150) -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_the_daemon_holds_its_rate_under_a_cpu_hog_by_stepping_down(tmp_path: Path) -> None:
     """720p30 under a busy loop on both cores: at least 28 fps out, the masks never older than the stale limit."""
     config = tmp_path / "bgfx.yaml"
@@ -125,6 +127,7 @@ def test_the_daemon_holds_its_rate_under_a_cpu_hog_by_stepping_down(tmp_path: Pa
         assert daemon.stop() == 0
 
 
+@pytest.mark.e2e
 def test_with_a_generous_budget_nothing_steps_down(tmp_path: Path) -> None:
     config = tmp_path / "bgfx.yaml"
     config.write_text("effects: [{type: blur}]\nlive: {cpu_budget: 8}\n")

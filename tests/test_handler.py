@@ -17,6 +17,8 @@ from bgfx.vision.effects import ChainItem
 from bgfx.vision.pipeline import Pipeline
 from bgfx.vision.segmenter_pool import SegmenterPool
 
+pytestmark = pytest.mark.models
+
 PRESETS = """
 segmentation: {models: [selfie_landscape, selfie_square, deeplab_v3]}
 effects: [{type: blur}]

@@ -23,6 +23,7 @@ def centre_of(mask: np.ndarray) -> np.ndarray:
     return np.array([moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]])
 
 
+@pytest.mark.models
 def test_the_hair_model_looks_at_a_square_around_the_hair_it_found(video_frames: list[np.ndarray]) -> None:
     height, width = video_frames[0].shape[:2]
     with Pipeline((TINT,), SegmentationSettings(hair_every=1, still_every=1)) as pipeline:
@@ -40,6 +41,7 @@ def test_the_hair_model_looks_at_a_square_around_the_hair_it_found(video_frames:
     assert inside.mean() > 0.97  # the crop holds the hair the whole-frame look found
 
 
+@pytest.mark.models
 def test_a_photo_gets_a_second_closer_look_and_a_close_face_none() -> None:
     doctor = cv2.imread(str(TESTDATA / "stills" / "doctor-5871743_640.jpg"))  # a head small in the frame
     street = cv2.imread(str(TESTDATA / "stills" / "woman-5883428_1280.jpg"))  # a face close to the camera
@@ -49,6 +51,7 @@ def test_a_photo_gets_a_second_closer_look_and_a_close_face_none() -> None:
         assert pipeline.segment(Frame(street, 0))["hair"].box is None  # a crop over half the frame gains nothing
 
 
+@pytest.mark.models
 def test_with_nobody_in_the_picture_the_hair_model_is_not_called(video_frames: list[np.ndarray]) -> None:
     empty = cv2.resize(video_frames[0][0:300, 0:300], (960, 540))  # the shelves behind her: nobody
     with Pipeline((TINT,), SegmentationSettings(hair_every=1, still_every=1)) as pipeline:
@@ -67,6 +70,7 @@ def test_with_nobody_in_the_picture_the_hair_model_is_not_called(video_frames: l
 
 
 @pytest.mark.parametrize("shift", [(16, 8), (-12, 0)])
+@pytest.mark.models
 def test_between_hair_runs_the_mask_moves_with_the_head(video_frames: list[np.ndarray], shift: tuple[int, int]) -> None:
     image = video_frames[0]
     moved = cv2.warpAffine(image, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]), image.shape[1::-1], borderMode=cv2.BORDER_REPLICATE)

@@ -200,6 +200,7 @@ def daemon(tmp_path: Path, model_dir) -> Iterator:
             running.stop()
 
 
+@pytest.mark.e2e
 def test_a_fifo_pause_image_or_a_bomb_set_live_is_refused_and_pause_resume_answer(daemon, tmp_path: Path) -> None:
     fifo = tmp_path / "card.png"
     os.mkfifo(fifo)
@@ -217,6 +218,7 @@ def test_a_fifo_pause_image_or_a_bomb_set_live_is_refused_and_pause_resume_answe
     assert running.status()["state"] == "running"
 
 
+@pytest.mark.e2e
 def test_a_4k_60_fps_background_video_keeps_the_frames_flowing(daemon, tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "4k.mp4", (3840, 2160), 60, 20)
     running = daemon(f"  - type: replace\n    video: {clip}")

@@ -63,6 +63,7 @@ def test_explicit_path_wins_and_must_exist(tmp_path: Path) -> None:
         models.locate(str(tmp_path / "nothere.tflite"), catalog, verify=verify_model)
 
 
+@pytest.mark.models
 def test_download_is_verified_then_renamed(server: tuple[str, Path], tmp_path: Path) -> None:
     url, root = server
     (root / "selfie_segmenter.tflite").write_bytes((MODELS / "selfie_segmenter.tflite").read_bytes())
@@ -95,6 +96,7 @@ def test_download_without_a_checksum_still_must_load(server: tuple[str, Path], t
     assert list(target.iterdir()) == []
 
 
+@pytest.mark.models
 def test_wrong_input_size_is_rejected(tmp_path: Path) -> None:
     entry = dataclasses.replace(models.load_catalog().get("selfie_multiclass"))
     with pytest.raises(ModelError, match=r"input size 144x256 differs from the 256x256 expected of 'selfie_multiclass'"):
@@ -116,6 +118,7 @@ def test_missing_and_offline_names_model_places_and_fix(monkeypatch: pytest.Monk
     assert not (models.user_model_dir() / "hair_segmenter.tflite").exists()
 
 
+@pytest.mark.models
 def test_import_copies_verified_files_only(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
@@ -160,6 +163,7 @@ def _sparse(path: Path, size: int) -> Path:
     return path
 
 
+@pytest.mark.models
 def test_a_model_without_metadata_is_a_model_error(tmp_path: Path) -> None:
     from bgfx.vision.segmentation import Segmenter, inspect_model
 
@@ -191,6 +195,7 @@ def test_a_catalog_model_on_disk_is_checked_and_the_check_is_cached(model_dir, m
     assert len(hashed) == 2
 
 
+@pytest.mark.e2e
 def test_models_list_says_corrupt_with_the_fix(model_dir) -> None:
     folder = model_dir("hair")
     (folder / "selfie_segmenter_landscape.tflite").write_bytes(b"\0" * 4 + b"TFL3" + os.urandom(4000))
@@ -202,6 +207,7 @@ def test_models_list_says_corrupt_with_the_fix(model_dir) -> None:
     assert next(line for line in result.stdout.splitlines() if line.startswith("hair ")).split()[1] == "present"
 
 
+@pytest.mark.e2e
 def test_a_data_folder_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "data"
     blocker.write_text("not a folder")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import cv2
 import numpy as np
 
@@ -31,6 +33,7 @@ def person_runs(pipeline: Pipeline, images: list[np.ndarray], start_ms: int = 1)
     return runs
 
 
+@pytest.mark.models
 def test_a_still_picture_runs_the_model_every_nth_frame_and_motion_at_once(video_frames: list[np.ndarray]) -> None:
     still = video_frames[0]
     rng = np.random.default_rng(1)
@@ -44,6 +47,7 @@ def test_a_still_picture_runs_the_model_every_nth_frame_and_motion_at_once(video
         assert person_runs(every, noisy[:4]) == [0, 1, 2, 3]  # still_every 1: no gating
 
 
+@pytest.mark.models
 def test_between_runs_the_mask_is_refined_on_the_current_frame(video_frames: list[np.ndarray]) -> None:
     still = video_frames[0]
     with Pipeline((BLUR,), SegmentationSettings(still_every=8, motion_threshold=255.0)) as pipeline:  # never "moving"
@@ -60,6 +64,7 @@ def test_between_runs_the_mask_is_refined_on_the_current_frame(video_frames: lis
     assert columns.size and agree > 0.9  # the old mask, guided by this frame: close to a fresh run
 
 
+@pytest.mark.models
 def test_the_hair_model_stretches_its_cadence_while_still(video_frames: list[np.ndarray]) -> None:
     still = video_frames[0]
     with Pipeline((TINT,), SegmentationSettings(hair_every=2, still_every=3)) as pipeline:

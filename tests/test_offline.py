@@ -19,6 +19,8 @@ import pytest
 
 from tests.conftest import ROOT, TESTDATA, VIDEO
 
+pytestmark = pytest.mark.e2e
+
 STREET = TESTDATA / "stills" / "woman-5883428_1280.jpg"
 
 

@@ -29,6 +29,7 @@ def frames(video_frames: list[np.ndarray], count: int) -> list[Frame]:
     return [Frame(image, 1 + index * 33) for index, image in enumerate(video_frames[:count])]
 
 
+@pytest.mark.models
 def test_two_models_run_each_at_its_own_cadence(video_frames: list[np.ndarray]) -> None:
     with Pipeline((BLUR, TINT), SegmentationSettings(hair_every=3, still_every=1)) as pipeline:
         assert set(pipeline.segmenters) == {"selfie_landscape", "hair"}
@@ -43,6 +44,7 @@ def test_two_models_run_each_at_its_own_cadence(video_frames: list[np.ndarray]) 
     assert [hair for _, hair in seen] == [stamps[0]] * 3 + [stamps[3]] * 3 + [stamps[6]]  # hair every 3rd
 
 
+@pytest.mark.models
 def test_toggling_runs_only_the_models_the_enabled_effects_need(
     video_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,6 +70,7 @@ def test_toggling_runs_only_the_models_the_enabled_effects_need(
     assert sorted(closed) == ["hair", "selfie_landscape"]  # closing the pipeline closes the spares too
 
 
+@pytest.mark.models
 def test_spare_segmenters_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     closed: list[str] = []
     real_close = Segmenter.close
@@ -96,6 +99,7 @@ def test_a_model_that_gives_hair_serves_both_masks_and_the_plan_says_so() -> Non
             pipeline.pool.plan(frozenset({"sky"}), "selfie_landscape")
 
 
+@pytest.mark.models
 def test_a_failed_model_switch_keeps_the_running_model(video_frames: list[np.ndarray]) -> None:
     with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
         running = pipeline.segmenters["selfie_landscape"]
@@ -106,6 +110,7 @@ def test_a_failed_model_switch_keeps_the_running_model(video_frames: list[np.nda
         assert set(pipeline.segmenters) == {"selfie_square"}
 
 
+@pytest.mark.models
 def test_mask_age_is_infinite_until_every_needed_model_answered(video_frames: list[np.ndarray]) -> None:
     first, second = frames(video_frames, 2)
     with Pipeline((BLUR, TINT), SegmentationSettings()) as pipeline:
@@ -114,6 +119,7 @@ def test_mask_age_is_infinite_until_every_needed_model_answered(video_frames: li
         assert pipeline.mask_age_ms(second, results) == second.timestamp_ms - first.timestamp_ms
 
 
+@pytest.mark.models
 def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
     clip = tmp_path / "bg.mp4"
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (32, 24))
@@ -130,6 +136,7 @@ def test_closing_the_pipeline_closes_the_effects(tmp_path: Path) -> None:
     assert not decoder.isOpened() and pipeline.segmenters == {}
 
 
+@pytest.mark.models
 def test_a_model_switch_with_no_person_effect_is_checked_before_it_is_accepted() -> None:
     with Pipeline((TINT,), SegmentationSettings()) as pipeline:
         with pytest.raises(ModelError, match="model 'hair' gives masks background, hair; it cannot give person"):
@@ -141,6 +148,7 @@ def test_a_model_switch_with_no_person_effect_is_checked_before_it_is_accepted()
         assert set(pipeline.segmenters) == {"selfie_square"}  # the accepted model serves the next chain
 
 
+@pytest.mark.models
 def test_a_model_switch_restarts_the_person_mask_smoothing(video_frames: list[np.ndarray]) -> None:
     with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
         for frame in frames(video_frames, 3):
@@ -151,12 +159,14 @@ def test_a_model_switch_restarts_the_person_mask_smoothing(video_frames: list[np
 
 
 @pytest.mark.parametrize("every", [2, 3])
+@pytest.mark.models
 def test_the_hair_cadence_follows_hair_every(video_frames: list[np.ndarray], every: int) -> None:
     with Pipeline((TINT,), SegmentationSettings(hair_every=every, still_every=1)) as pipeline:
         stamps = [pipeline.segment(frame)["hair"].timestamp_ms for frame in frames(video_frames, 6)]
     assert stamps == [1 + (i - i % every) * 33 for i in range(6)]
 
 
+@pytest.mark.models
 def test_rendering_applies_the_chain_once_every_mask_is_there(video_frames: list[np.ndarray]) -> None:
     frame = frames(video_frames, 1)[0]
     with Pipeline((ChainItem("wall", True, Replace(colour=(0, 255, 0))),), SegmentationSettings()) as pipeline:
@@ -170,6 +180,7 @@ def test_rendering_applies_the_chain_once_every_mask_is_there(video_frames: list
         assert idle.mask_age_ms(frame, {}) == 0.0  # nothing needed, nothing stale
 
 
+@pytest.mark.models
 def test_live_stream_results_arrive_and_a_new_model_shows_the_old_mask_until_it_answers(
     video_frames: list[np.ndarray],
 ) -> None:

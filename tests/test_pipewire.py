@@ -83,6 +83,7 @@ def input_frames() -> list[np.ndarray]:
         frames.append(image)
 
 
+@pytest.mark.e2e
 def test_a_reader_gets_the_output_as_a_camera_of_the_right_size_rate_and_pixels(
     start, session: PipeWireSession, input_frames: list[np.ndarray]
 ) -> None:
@@ -106,6 +107,7 @@ def test_a_reader_gets_the_output_as_a_camera_of_the_right_size_rate_and_pixels(
     assert min(best) >= 35, best  # the picture itself, after the YUV round trip
 
 
+@pytest.mark.e2e
 def test_colours_survive_a_reader_that_converts_them_itself(start, session: PipeWireSession) -> None:
     start(effects='[{type: replace, colour: "#2050E0"}]')  # a strong blue behind her: red and blue must not swap
     reader = Reader(session.env, NODE, convert=True)
@@ -117,6 +119,7 @@ def test_colours_survive_a_reader_that_converts_them_itself(start, session: Pipe
     assert np.abs(corner - (0xE0, 0x50, 0x20)).max() < 12, corner  # BGR of #2050E0
 
 
+@pytest.mark.e2e
 def test_two_readers_at_once_then_one_leaves_and_another_comes(start, session: PipeWireSession) -> None:
     daemon = start(live="{on_demand: true, release_after_s: 30}")  # on demand: the status counts readers
     one, two = Reader(session.env, NODE), Reader(session.env, NODE)
@@ -138,6 +141,7 @@ def test_two_readers_at_once_then_one_leaves_and_another_comes(start, session: P
         later.close()
 
 
+@pytest.mark.e2e
 def test_on_demand_the_camera_opens_only_while_someone_reads(start, session: PipeWireSession) -> None:
     daemon = start(live="{on_demand: true, release_after_s: 1}")
     time.sleep(1.5)
@@ -153,6 +157,7 @@ def test_on_demand_the_camera_opens_only_while_someone_reads(start, session: Pip
     assert "camera released" in daemon.log()
 
 
+@pytest.mark.e2e
 def test_without_a_pipewire_session_run_and_doctor_say_how_to_start_one(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no pipewire-0 socket here
     monkeypatch.delenv("PIPEWIRE_REMOTE", raising=False)
@@ -166,6 +171,7 @@ def test_without_a_pipewire_session_run_and_doctor_say_how_to_start_one(tmp_path
     assert "pipewire sink: no PipeWire daemon answers" in result.stderr
 
 
+@pytest.mark.e2e
 def test_doctor_reports_the_session_version_and_manager(session: PipeWireSession, monkeypatch) -> None:
     for key in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS"):
         monkeypatch.setenv(key, session.env[key])
@@ -192,6 +198,7 @@ def test_the_graph_counts_distinct_readers_of_our_node_from_split_monitor_output
     assert counts == [0, 2, 2, 1]  # two links to one reader count once; another node's reader not at all
 
 
+@pytest.mark.e2e
 def test_a_blocked_write_keeps_its_buffer_while_the_loop_sends_on() -> None:
     """A child that never reads: the writer blocks on one buffer; every later frame must come from the others."""
     size = (1024, 680)  # 1,044,480 bytes a frame: the pipe (widened to 1 MiB) takes the black one, the next blocks
@@ -262,6 +269,7 @@ def camera_portal(session: PipeWireSession) -> Iterator[None]:
     portal.wait(timeout=10)
 
 
+@pytest.mark.e2e
 def test_a_browser_lists_the_camera_and_shows_its_picture(start, session: PipeWireSession, camera_portal) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -284,6 +292,7 @@ def test_a_browser_lists_the_camera_and_shows_its_picture(start, session: PipeWi
     assert np.abs(np.array(seen["corner"]) - (0x20, 0x50, 0xE0)).max() < 16, seen["corner"]  # RGB of the replace colour
 
 
+@pytest.mark.e2e
 def test_doctor_without_v4l2loopback_says_whether_the_pipewire_camera_would_work(
     bare_machine: Path, session: PipeWireSession, tmp_path: Path, monkeypatch
 ) -> None:

@@ -106,6 +106,7 @@ def test_the_back_end_follows_the_session(env: dict[str, str], backend: str) -> 
     assert shortcut_backend(env)[0] == backend
 
 
+@pytest.mark.e2e
 def test_the_daemon_offers_its_hotkeys_to_the_portal_and_obeys_activated(
     tmp_path: Path, session_bus: dict[str, str], portal: StandInPortal
 ) -> None:
@@ -133,6 +134,7 @@ def test_the_daemon_offers_its_hotkeys_to_the_portal_and_obeys_activated(
     wait_until("the session closed on stop", lambda: bool(portal.events("session-closed")), timeout=10)
 
 
+@pytest.mark.e2e
 def test_a_closed_session_or_a_lost_portal_is_logged_and_the_daemon_goes_on(
     tmp_path: Path, session_bus: dict[str, str], portal: StandInPortal
 ) -> None:
@@ -153,6 +155,7 @@ def test_a_closed_session_or_a_lost_portal_is_logged_and_the_daemon_goes_on(
     assert "Traceback" not in daemon.log()
 
 
+@pytest.mark.e2e
 def test_without_a_portal_one_line_says_how_to_bind_by_hand(tmp_path: Path, session_bus: dict[str, str]) -> None:
     daemon = start_daemon(tmp_path, {**session_bus, **WAYLAND})
     try:
@@ -174,6 +177,7 @@ def doctor_line(tmp_path: Path, env: dict[str, str]) -> str:
     return line
 
 
+@pytest.mark.e2e
 def test_doctor_says_the_portal_is_active_and_why(
     tmp_path: Path, session_bus: dict[str, str], portal: StandInPortal
 ) -> None:
@@ -181,12 +185,14 @@ def test_doctor_says_the_portal_is_active_and_why(
     assert line == "[  ok] shortcuts: GlobalShortcuts portal (WAYLAND_DISPLAY=wayland-test): 3 bindings offered, the desktop binds them"
 
 
+@pytest.mark.e2e
 def test_doctor_says_why_the_portal_is_not_there(tmp_path: Path, session_bus: dict[str, str]) -> None:
     assert "unavailable: no GlobalShortcuts portal on the session bus" in doctor_line(tmp_path, {**session_bus, **WAYLAND})
     no_bus = {**session_bus, **WAYLAND, "DBUS_SESSION_BUS_ADDRESS": ""}
     assert "unavailable: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset)" in doctor_line(tmp_path, no_bus)
 
 
+@pytest.mark.e2e
 def test_under_xvfb_the_x11_path_is_still_chosen(tmp_path: Path, xvfb: str) -> None:  # noqa: F811
     daemon = start_daemon(tmp_path, {"DISPLAY": xvfb, "WAYLAND_DISPLAY": "", "XDG_SESSION_TYPE": ""})
     try:

@@ -64,6 +64,7 @@ def test_threshold_and_softness_shape_the_ramp() -> None:
 
 
 @pytest.mark.parametrize("model_name", ["selfie_landscape"])
+@pytest.mark.models
 def test_refined_mask_flickers_less_and_keeps_as_much_hair(model_name: str) -> None:
     from benchmarks.quality import measure_flicker, measure_hair_kept
 

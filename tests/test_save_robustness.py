@@ -137,6 +137,7 @@ def _ctl_ok(daemon: RunningDaemon, *words: str) -> str:
     return answer.stdout
 
 
+@pytest.mark.e2e
 def test_an_edit_right_after_save_survives_the_watch_seeing_the_save(tmp_path: Path) -> None:
     config = tmp_path / "bgfx.yaml"
     config.write_text("effects:\n  - type: blur\n    strength: 50\n")
@@ -156,6 +157,7 @@ def test_an_edit_right_after_save_survives_the_watch_seeing_the_save(tmp_path: P
         assert daemon.stop() == 0
 
 
+@pytest.mark.e2e
 def test_a_daemon_started_on_the_default_keeps_to_the_file_it_saved(tmp_path: Path) -> None:
     saved_file = Path(os.environ["XDG_CONFIG_HOME"]) / "bgfx" / "config.yaml"
     daemon = RunningDaemon(tmp_path, ["--input", str(VIDEO), "--backend", "fakecam"])

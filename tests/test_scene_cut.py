@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import cv2
 import numpy as np
 
@@ -11,6 +13,8 @@ from bgfx.vision.effects.hair_tint import HairTint
 from bgfx.vision.frame import Frame
 from bgfx.vision.pipeline import Pipeline, SegmentationSettings
 from tests.conftest import TESTDATA
+
+pytestmark = pytest.mark.models
 
 CHAIN = (ChainItem("blur", True, Blur()), ChainItem("tint", True, HairTint()))
 

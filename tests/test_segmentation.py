@@ -26,6 +26,7 @@ FULL = SegmenterOptions(at_model_size=False, output_category_mask=True)
 
 
 @pytest.mark.parametrize("name", ["selfie_landscape", "selfie_square", "deeplab_v3"])
+@pytest.mark.models
 def test_person_mask_covers_face_and_leaves_wall(name: str, sergey: np.ndarray) -> None:
     with Segmenter(model(name), FULL) as segmenter:
         person = segmenter.segment(sergey).masks["person"]
@@ -36,6 +37,7 @@ def test_person_mask_covers_face_and_leaves_wall(name: str, sergey: np.ndarray) 
     assert wall.mean() < 0.05
 
 
+@pytest.mark.models
 def test_person_on_astronaut(astronaut: np.ndarray) -> None:
     with Segmenter(model("selfie_square"), FULL) as segmenter:
         person = segmenter.segment(astronaut).masks["person"]
@@ -43,6 +45,7 @@ def test_person_on_astronaut(astronaut: np.ndarray) -> None:
     assert person[20:120, 400:500].mean() < 0.2  # the dark sky behind, top right
 
 
+@pytest.mark.models
 def test_hair_mask_covers_hair_not_face(sergey: np.ndarray) -> None:
     with Segmenter(model("hair"), FULL) as segmenter:
         hair = segmenter.segment(sergey).masks["hair"]
@@ -50,6 +53,7 @@ def test_hair_mask_covers_hair_not_face(sergey: np.ndarray) -> None:
     assert hair[250:400, 200:400].mean() < 0.05  # eyes to mouth
 
 
+@pytest.mark.models
 def test_deeplab_finds_a_person_among_its_classes(sergey: np.ndarray) -> None:
     with Segmenter(model("deeplab_v3"), FULL) as segmenter:
         result = segmenter.segment(sergey)
@@ -58,6 +62,7 @@ def test_deeplab_finds_a_person_among_its_classes(sergey: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("name", ["hair", "deeplab_v3"])
+@pytest.mark.models
 def test_category_mask_agrees_with_argmax_of_confidences(name: str, sergey: np.ndarray) -> None:
     with Segmenter(model(name), FULL) as segmenter:
         result = segmenter.segment(sergey)
@@ -66,12 +71,14 @@ def test_category_mask_agrees_with_argmax_of_confidences(name: str, sergey: np.n
     assert agreement > 0.995
 
 
+@pytest.mark.models
 def test_model_size_feed_returns_model_size_masks(video_frames: list[np.ndarray]) -> None:
     with Segmenter(model("selfie_landscape"), SegmenterOptions()) as segmenter:
         result = segmenter.segment(video_frames[0])
     assert result.shape == (144, 256)
 
 
+@pytest.mark.models
 def test_rotation_returns_masks_aligned_with_the_given_image(sergey: np.ndarray) -> None:
     wide = cv2.copyMakeBorder(sergey, 0, 0, 150, 150, cv2.BORDER_REPLICATE)  # 900x600, person upright
     with Segmenter(model("selfie_square"), FULL) as segmenter:
@@ -83,6 +90,7 @@ def test_rotation_returns_masks_aligned_with_the_given_image(sergey: np.ndarray)
     assert (cv2.rotate(mask.astype(np.uint8), cv2.ROTATE_90_COUNTERCLOCKWISE).astype(bool) == upright).mean() > 0.98
 
 
+@pytest.mark.models
 def test_video_mode_rejects_non_increasing_timestamps(sergey: np.ndarray) -> None:
     with Segmenter(model("selfie_landscape"), SegmenterOptions(running_mode=RunningMode.VIDEO)) as segmenter:
         segmenter.segment_for_video(sergey, 100)
@@ -92,6 +100,7 @@ def test_video_mode_rejects_non_increasing_timestamps(sergey: np.ndarray) -> Non
             segmenter.segment_for_video(sergey, 50)
 
 
+@pytest.mark.models
 def test_live_stream_delivers_through_callback_without_blocking(video_frames: list[np.ndarray]) -> None:
     options = SegmenterOptions(running_mode=RunningMode.LIVE_STREAM, wanted=frozenset({"hair"}))
     with Segmenter(model("hair"), options) as segmenter:
@@ -111,11 +120,13 @@ def test_live_stream_delivers_through_callback_without_blocking(video_frames: li
     assert len(segmenter.latencies_ms) == segmenter.delivered and min(segmenter.latencies_ms) > 0
 
 
+@pytest.mark.models
 def test_asking_a_hair_model_for_a_person_is_a_clear_error() -> None:
     with pytest.raises(ModelError, match=r"model 'hair' gives masks background, hair; it cannot give person \(choose selfie_landscape"):
         Segmenter(model("hair"), SegmenterOptions(wanted=frozenset({"person"})))
 
 
+@pytest.mark.models
 def test_inspect_reads_input_size_and_labels() -> None:
     info = inspect_model(MODELS / "selfie_segmenter_landscape.tflite")
     assert info.input_hw == (144, 256) and info.labels == ("selfie",)
@@ -129,6 +140,7 @@ def test_corrupt_or_truncated_tflite_is_a_model_error(tmp_path, cut: int) -> Non
         inspect_model(broken)
 
 
+@pytest.mark.models
 def test_callback_runs_on_mediapipe_thread_not_the_callers(
     video_frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,6 +162,7 @@ def test_callback_runs_on_mediapipe_thread_not_the_callers(
     assert seen and all(ident != caller for ident in seen)
 
 
+@pytest.mark.models
 def test_rgb_and_bgr_inputs_give_the_same_masks(sergey: np.ndarray) -> None:
     with Segmenter(model("selfie_square"), FULL) as segmenter:
         from_bgr = segmenter.segment(sergey).masks["person"]
@@ -157,12 +170,14 @@ def test_rgb_and_bgr_inputs_give_the_same_masks(sergey: np.ndarray) -> None:
     assert np.abs(from_bgr - from_rgb).max() < 1e-4
 
 
+@pytest.mark.models
 def test_rgba_portrait_is_accepted(sergey: np.ndarray) -> None:
     rgba = cv2.cvtColor(sergey, cv2.COLOR_BGR2BGRA)
     with Segmenter(model("selfie_square"), FULL) as segmenter:
         assert segmenter.segment(rgba).masks["person"][250:400, 200:400].mean() > 0.95
 
 
+@pytest.mark.models
 def test_mediapipe_native_lines_go_to_the_debug_log_not_stderr(
     sergey: np.ndarray, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:

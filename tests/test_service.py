@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import ROOT, VIDEO
 from tests.support.daemon import RunningDaemon
 
+pytestmark = pytest.mark.e2e
+
 
 def notify_socket(tmp_path: Path) -> socket.socket:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.web import start_with_page
 
+pytestmark = pytest.mark.e2e
+
 
 def said(page, text: str, *, starts: bool = False) -> None:
     """Wait until the page's message line says `text` (the daemon's answer to what the page asked)."""

@@ -21,6 +21,8 @@ from bgfx.live.web.gallery import MAX_BYTES
 from tests.conftest import ROOT
 from tests.support.web import start_with_page
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture()
 def page(tmp_path: Path) -> Iterator[dict]:

@@ -28,6 +28,7 @@ def _both_ways(foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray
     return tiled, _blend_box(background.copy(), foreground, alpha, Workspace())
 
 
+@pytest.mark.models
 def test_the_tile_path_gives_the_box_blend_bit_for_bit_on_real_masks(video_frames: list[np.ndarray]) -> None:
     """Edge tiles blended, inner tiles copied, outer ones left: the same picture as blending the whole box."""
     rng = np.random.default_rng(1)

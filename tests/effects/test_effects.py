@@ -167,6 +167,7 @@ def test_mirror_flips_the_image_and_the_masks_after_it() -> None:
     assert kept[60, 9].tolist() != [9, 9, 9] and kept[60, 150].tolist() == [9, 9, 9]  # no mirror: masks stay
 
 
+@pytest.mark.models
 def test_on_a_real_photo_blur_keeps_person_and_changes_wall(sergey: np.ndarray) -> None:
     with Segmenter(model("selfie_square"), SegmenterOptions(at_model_size=False)) as segmenter:
         person = segmenter.segment(sergey).masks["person"]
@@ -180,6 +181,7 @@ def test_on_a_real_photo_blur_keeps_person_and_changes_wall(sergey: np.ndarray) 
     assert edges_out < 0.5 * edges_in
 
 
+@pytest.mark.models
 def test_on_a_real_photo_hair_tint_moves_hue_in_hair_not_face(sergey: np.ndarray) -> None:
     with Segmenter(model("hair"), SegmenterOptions()) as segmenter:
         hair = segmenter.segment(sergey).masks["hair"]
