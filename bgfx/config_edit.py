@@ -16,7 +16,6 @@ import io
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from bgfx.atomic_file import write_text
 from bgfx import config as config_module
 from bgfx.errors import CommandError, ConfigError
 from bgfx.live.settings import Config
@@ -113,18 +113,7 @@ class ConfigEditor:
         self._refuse_unsafe_save(target, text, draft is not None)
         try:
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o600  # the user's choice, or private
-            handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as file:
-                    file.write(text)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.chmod(temporary, mode)
-                os.replace(temporary, target)  # complete or not at all: never half a file under the name
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            write_text(target, text, None if target.exists() else 0o600)  # the user's mode, or private
         except OSError as e:
             raise CommandError(f"{target}: cannot save ({e.strerror}); check the folder's permissions") from None
         self._base = self._known = _digest(text)

@@ -19,8 +19,8 @@ from bgfx.live.signals import SignalFlags
 from bgfx.live.sinks.file import VIDEO_FOURCC, FileSink
 from bgfx.output_files import (
     IMAGE_SUFFIXES,
-    AtomicFile,
     Interrupted,
+    OutputFile,
     check_video,
     is_image,
     read_photo,
@@ -144,9 +144,9 @@ def process_video(
         check_size(*source.size, input_path)
         with ExitStack() as stack:
             pipeline = stack.enter_context(Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.VIDEO))
-            outputs = [FileSink(stack.enter_context(AtomicFile(output_path)), source.size, source.fps)]
+            outputs = [FileSink(stack.enter_context(OutputFile(output_path)), source.size, source.fps)]
             if alpha_out is not None:
-                outputs.append(FileSink(stack.enter_context(AtomicFile(alpha_out)), source.size, source.fps, grey=True))
+                outputs.append(FileSink(stack.enter_context(OutputFile(alpha_out)), source.size, source.fps, grey=True))
             frames = _run_frames(source, pipeline, outputs, progress, signals, output_path)
             _check_complete(input_path, source.frame_count, frames)
             for sink, target in zip(outputs, (output_path, alpha_out)):

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
@@ -20,6 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from bgfx.atomic_file import AtomicFile
 from bgfx.errors import BgfxError, InputError
 from bgfx.vision.imaging import check_size
 
@@ -75,53 +75,31 @@ def read_photo(path: Path) -> np.ndarray:
     return image
 
 
-class AtomicFile:
-    """`with AtomicFile(target) as temporary:` write `temporary`; it replaces `target` only if the block succeeds.
-
-    The temporary file sits beside the target (same folder, so the rename is atomic) and keeps its
-    extension; on an exception it is removed and the target is untouched.
-    """
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.temporary: Path | None = None
+class OutputFile(AtomicFile):
+    """An `AtomicFile` for `bgfx process`'s outputs (a new file's usual mode, like any program's output): a missing
+    or unwritable folder, or a failed flush or rename, is an InputError naming the output and the fix."""
 
     def __enter__(self) -> Path:
         folder = self.target.parent
         if not folder.is_dir():
             raise InputError(f"{self.target}: the folder {folder} does not exist; create it or choose another output")
         try:
-            handle, name = tempfile.mkstemp(prefix=f".{self.target.stem}.", suffix=f".part{self.target.suffix}", dir=folder)
+            return super().__enter__()
         except OSError as e:
             raise InputError(f"{self.target}: cannot write in {folder} ({e.strerror}); choose another output") from None
-        os.close(handle)
-        self.temporary = Path(name)
-        return self.temporary
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
-        assert self.temporary is not None
-        if kind is not None:
-            self.temporary.unlink(missing_ok=True)
-            return
         try:
-            os.chmod(self.temporary, 0o666 & ~_umask())
-            os.replace(self.temporary, self.target)
+            super().__exit__(kind, error, trace)
         except OSError as e:
-            self.temporary.unlink(missing_ok=True)
             raise InputError(f"{self.target}: cannot be written ({e.strerror}); choose another output") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def write_image(target: Path, image: np.ndarray) -> None:
     """Write an image of the type `target`'s extension names, atomically; InputError with the path on failure."""
     if not is_image(target):
         raise InputError(f"{target}: a picture is written as {', '.join(IMAGE_SUFFIXES)}; change the extension")
-    with AtomicFile(target) as temporary:
+    with OutputFile(target) as temporary:
         if not cv2.imwrite(str(temporary), image):
             raise InputError(f"{target}: the image could not be written (disk full?); nothing was changed")
 

@@ -16,6 +16,7 @@ import sys
 import typing
 from pathlib import Path
 
+from bgfx.atomic_file import write_text
 from bgfx.config import _SECTIONS
 from bgfx.live.control.commands import TABLE
 from bgfx.vision.effects import EFFECTS
@@ -128,9 +129,7 @@ def targets(docs: Path = _DOCS) -> dict[Path, str]:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     for path, text in targets().items():
-        part = path.with_name(path.name + ".part")
-        part.write_text(text, encoding="utf-8")
-        part.replace(path)
+        write_text(path, text)
         log.info("wrote %s", path)
     return 0
 

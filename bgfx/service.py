@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bgfx.atomic_file import write_text
 from bgfx.errors import BgfxError
 from bgfx.shipped import shipped_file
 
@@ -57,12 +58,7 @@ def quote_exec(word: str) -> str:
 def write_private(target: Path, text: str, mode: int, folder_mode: int) -> None:
     """Create target (mode, e.g. 0o644) in its folder (made folder_mode), whatever the umask; atomically."""
     target.parent.mkdir(mode=folder_mode, parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.part")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
-    os.chmod(temporary, mode)  # the umask may have taken bits from open's mode
-    os.replace(temporary, target)
+    write_text(target, text, mode)
 
 
 def _systemctl(*args: str) -> tuple[bool, str]:

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGE = ROOT / "bgfx"
-FOUNDATION = {"bgfx.errors", "bgfx.shipped"}  # importable from every wing
+FOUNDATION = {"bgfx.errors", "bgfx.shipped", "bgfx.atomic_file"}  # importable from every wing
 TOOLS = {"bgfx.cli", "bgfx.offline", "bgfx.bench", "bgfx.doctor", "bgfx.service", "bgfx.config", "bgfx.output_files", "bgfx.config_edit",
          "bgfx.reference", "bgfx.__main__"}
 

@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import platformdirs
 import yaml
 from tqdm import tqdm
 
+from bgfx.atomic_file import AtomicFile
 from bgfx.errors import ModelError
 from bgfx.shipped import shipped_file
 
@@ -204,10 +204,9 @@ def fetch(entry: CatalogEntry, directory: Path, *, verify: Verify, url: str | No
     """Download `entry` into `directory`, verified, with a progress bar on stderr."""
     url = url or entry.url
     make_model_dir(directory)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.file}.", suffix=".part", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    final = directory / entry.file
+    with AtomicFile(final, 0o644) as temporary:
+        with open(temporary, "wb") as out:
             try:
                 response = urllib.request.urlopen(url, timeout=30)
             except (urllib.error.URLError, OSError) as e:
@@ -219,14 +218,9 @@ def fetch(entry: CatalogEntry, directory: Path, *, verify: Verify, url: str | No
                 for chunk in iter(lambda: response.read(1 << 16), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
-        check_file(tmp, entry, verify=verify)
-        final = directory / entry.file
-        os.replace(tmp, final)
-        log.info("downloaded %s to %s", entry.name, final)
-        return final
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        check_file(temporary, entry, verify=verify)  # a bad download never takes the name
+    log.info("downloaded %s to %s", entry.name, final)
+    return final
 
 
 def check_file(path: Path, entry: CatalogEntry | None, *, verify: Verify) -> None:
@@ -258,9 +252,7 @@ def import_dir(source: Path, catalog: Catalog, *, verify: Verify) -> list[tuple[
         except ModelError as e:
             outcomes.append((entry.name, f"skipped: {e}"))
             continue
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.file}.", suffix=".part", dir=target)
-        os.close(fd)
-        shutil.copyfile(candidate, tmp_name)
-        os.replace(tmp_name, target / entry.file)
+        with AtomicFile(target / entry.file, 0o644) as temporary:
+            shutil.copyfile(candidate, temporary)
         outcomes.append((entry.name, f"imported to {target / entry.file}"))
     return outcomes

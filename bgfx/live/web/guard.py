@@ -16,12 +16,13 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Awaitable, Callable
 
 from aiohttp import web
+
+from bgfx.atomic_file import write_text
 
 COOKIE = "bgfx_token"
 CSP = (
@@ -43,11 +44,7 @@ def new_token() -> str:
 
 def write_token_file(path: Path, url: str, token: str) -> None:
     """{url, token} in the 0700 runtime folder, readable by this user only (`bgfx web` reads it)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump({"url": url, "token": token}, file)
-    os.replace(temporary, path)
+    write_text(path, json.dumps({"url": url, "token": token}), 0o600)
 
 
 def guard(token: str, hosts: Callable[[], set[str]]) -> Callable:
