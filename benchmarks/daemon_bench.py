@@ -97,9 +97,9 @@ def rss_mib(pid: int) -> float:
 def steady(clip: Path, effects: str, seconds: float, folder: Path) -> dict:
     """Cores, CPU ms per output frame and RSS (MiB, at both ends) over `seconds`, governor off."""
     with daemon(clip, effects, 0.0, folder) as (pid, sock):
-        cpu, frames, began, rss = cpu_s(pid), request(sock, "status")["status"]["frames_out"], time.monotonic(), rss_mib(pid)
+        cpu, frames, began, rss = cpu_s(pid), request(sock, "status")["data"]["frames_out"], time.monotonic(), rss_mib(pid)
         time.sleep(seconds)
-        status = request(sock, "status")["status"]
+        status = request(sock, "status")["data"]
         used = cpu_s(pid) - cpu
         cores, cpu_ms = used / (time.monotonic() - began), used * 1000 / max(1, status["frames_out"] - frames)
         rss = (rss, rss_mib(pid))
@@ -116,7 +116,7 @@ def under_load(clip: Path, budget: float, seconds: float, folder: Path) -> list[
                 hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(seconds=seconds)]) for _ in range(2)]
             time.sleep(1.0)
             cpu, now = cpu_s(pid), time.monotonic()
-            status = request(sock, "status")["status"]
+            status = request(sock, "status")["data"]
             samples.append({"t": round(now - start, 2), "loaded": seconds <= now - start - 1.0 < 2 * seconds,
                             "cores": (cpu - cpu_before) / (now - last), "fps_out": status["fps_out"],
                             "step": status["effort"], "e2e_ms_p95": status["e2e_ms_p95"]})  # fmt: skip

@@ -216,12 +216,12 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     from bgfx.live.control.socket_server import request, socket_path
 
     answer = request(socket_path(), " ".join(args.words))
-    if "status" in answer:
-        status = answer["status"]
-        if args.json:
-            print(json.dumps(status))
+    data = answer.get("data")
+    if data is not None:  # a query's answer: JSON, or a flat one (status) as aligned lines
+        if args.json or any(isinstance(value, (dict, list)) for value in data.values()):
+            print(json.dumps(data))
         else:
-            for key, value in status.items():
+            for key, value in data.items():
                 print(f"{key:18} {value}")
         return 0
     print(answer.get("message", ""), file=sys.stdout if answer.get("ok") else sys.stderr)

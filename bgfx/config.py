@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from bgfx.errors import CommandError, ConfigError
-from bgfx.live.control.commands import parse_command
+from bgfx.live.control.commands import VERBS, parse_command
 from bgfx.live.control.hotkeys import check_combination
 from bgfx.live.settings import (
     CaptureSettings,
@@ -216,8 +216,9 @@ def build_hotkeys(raw: Any, errors: list[str]) -> dict[str, str]:
             errors.append(f"{where}: {e}")
             continue
         try:
-            if parse_command(str(command)).verb == "status":
-                raise CommandError("status has no effect from a hotkey; bind it to a command that changes something")
+            verb = parse_command(str(command)).verb
+            if VERBS[verb].query:
+                raise CommandError(f"{verb} has no effect from a hotkey; bind it to a command that changes something")
         except CommandError as e:
             errors.append(f"{where}: {e}")
             continue

@@ -100,7 +100,7 @@ def check_control() -> Check:
     from bgfx.live.control.socket_server import ControlError, request, socket_path
 
     try:
-        status = request(socket_path(), "status", timeout_s=3.0)["status"]
+        status = request(socket_path(), "status", timeout_s=3.0)["data"]
     except ControlError:
         return Check("control socket", "ok", f"no daemon running yet ({socket_path()} is free)")
     return Check("control socket", "ok", f"daemon answers: {status.get('state')}, {status.get('fps_out')} fps out")

@@ -72,7 +72,10 @@ def _loop_answering(queue: CommandQueue, stop: threading.Event) -> threading.Thr
     def run() -> None:
         while not stop.is_set():
             for command, reply in queue.drain():
-                reply.set(command.verb != "reload", f"did {command}")
+                if command.verb == "settings":
+                    reply.set(True, "", {"effects": [{"name": "blur"}]})
+                else:
+                    reply.set(command.verb != "reload", f"did {command}")
             stop.wait(0.01)
 
     thread = threading.Thread(target=run, daemon=True)
@@ -83,13 +86,14 @@ def _loop_answering(queue: CommandQueue, stop: threading.Event) -> threading.Thr
 def test_ask_answers_status_at_once_and_commands_after_the_loop_applied_them() -> None:
     queue, stop = CommandQueue(), threading.Event()
     asker = Asker(queue, lambda: {"state": "running", "fps_out": 30.0})
-    assert asker.ask("status") == {"ok": True, "status": {"state": "running", "fps_out": 30.0}}
+    assert asker.ask("status") == {"ok": True, "message": "", "data": {"state": "running", "fps_out": 30.0}}
     assert queue.drain() == []  # status never reaches the loop
     assert asker.ask("bogus")["ok"] is False and "unknown command 'bogus'" in asker.ask("bogus")["message"]
     _loop_answering(queue, stop)
     try:
         assert asker.ask("toggle blur") == {"ok": True, "message": "did toggle blur"}
         assert asker.ask("reload") == {"ok": False, "message": "did reload"}
+        assert asker.ask("settings") == {"ok": True, "message": "", "data": {"effects": [{"name": "blur"}]}}  # as data
     finally:
         stop.set()
 
@@ -105,10 +109,12 @@ def test_ask_says_when_the_loop_does_not_answer_or_the_queue_is_full() -> None:
 
 def test_hotkeys_must_name_a_verb_that_changes_something(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text('hotkeys: {"<ctrl>+<alt>+s": status, "<ctrl>+<alt>+x": blurr, "<ctrl>+<alt>+b": toggle blur}\n')
+    path.write_text('hotkeys: {"<ctrl>+<alt>+s": status, "<ctrl>+<alt>+x": blurr, "<ctrl>+<alt>+b": toggle blur, '
+                    '"<ctrl>+<alt>+g": settings}\n')
     with pytest.raises(ConfigError) as caught:
         config.load(path)
     message = str(caught.value)
-    assert "2 errors" in message
+    assert "3 errors" in message
     assert "hotkeys.<ctrl>+<alt>+s: status has no effect from a hotkey" in message
+    assert "hotkeys.<ctrl>+<alt>+g: settings has no effect from a hotkey" in message
     assert "hotkeys.<ctrl>+<alt>+x: unknown command 'blurr'" in message

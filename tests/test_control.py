@@ -44,7 +44,7 @@ def server(tmp_path: Path) -> Iterator[Path]:
 def test_an_idle_client_delays_no_one(server: Path) -> None:
     with socket.socket(socket.AF_UNIX) as idle:
         idle.connect(str(server))  # connects and says nothing
-        assert request(server, "status", timeout_s=3.0) == {"ok": True, "status": {"state": "running"}}
+        assert request(server, "status", timeout_s=3.0) == {"ok": True, "message": "", "data": {"state": "running"}}
         assert request(server, "pause", timeout_s=3.0) == {"ok": True, "message": "did pause"}
 
 
@@ -147,4 +147,4 @@ def test_another_user_is_told_it_is_not_their_daemon(server: Path) -> None:
     )
     assert other.returncode == 69 and "Traceback" not in other.stderr and "Broken pipe" not in other.stderr
     assert "belongs to another user" in other.stderr
-    assert json.dumps(request(server, "status")["status"]) == '{"state": "running"}'  # and nothing was paused
+    assert json.dumps(request(server, "status")["data"]) == '{"state": "running"}'  # and nothing was paused

@@ -64,6 +64,14 @@ def run(handler: CommandHandler, text: str) -> tuple[bool, str]:
     return reply.ok, reply.message
 
 
+def test_settings_answers_with_data_not_a_json_string(handler: CommandHandler) -> None:
+    reply = Reply()
+    handler.apply(Command("settings"), reply)
+    assert reply.ok and reply.message == "" and isinstance(reply.data, dict)
+    assert [effect["name"] for effect in reply.data["effects"]] == list(handler.pipeline.chain.names)
+    assert reply.data["preset"] == "default" and reply.data["paused"] is False
+
+
 def test_presets_by_name_and_in_turn(handler: CommandHandler) -> None:
     assert run(handler, "preset wall") == (True, "preset wall")
     assert handler.pipeline.chain.names == ("replace",) and handler.preset == "wall"

@@ -23,16 +23,18 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class Verb:
     """name; argument: what its one argument names (None = takes none); help: one line;
-    handler(handler, argument) → message, run by the live loop (None: answered from the status snapshot)."""
+    handler(handler, argument) → its message, its data (a dict) or background work, run by the live loop (None:
+    answered at once from the status snapshot); query: it only reads (its answer's data), so it is no hotkey."""
 
     name: str
     argument: str | None
     help: str
-    handler: Callable[[CommandHandler, str | None], str] | None
+    handler: Callable[[CommandHandler, str | None], object] | None
+    query: bool = False
 
 
 TABLE: tuple[Verb, ...] = (
-    Verb("status", None, "fps in/out, latency, model, preset, effects", None),
+    Verb("status", None, "fps in/out, latency, model, preset, effects", None, query=True),
     Verb("model", "NAME", "switch the person model", lambda h, arg: h.switch_model(arg or "")),
     Verb("next-model", None, "the next model of segmentation.models", lambda h, arg: h.step_model(1)),
     Verb("previous-model", None, "the previous model of segmentation.models", lambda h, arg: h.step_model(-1)),
@@ -50,7 +52,8 @@ TABLE: tuple[Verb, ...] = (
     Verb("order", "NAME,NAME", "run the chain's effects in this order", lambda h, arg: h.edits.order(arg or "")),
     Verb("save", None, "write the live settings into the config file (its comments kept)", lambda h, arg: h.edits.save()),
     Verb("revert", None, "drop unsaved changes: the config file again", lambda h, arg: h.reload()),
-    Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets)", lambda h, arg: h.settings()),
+    Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets)", lambda h, arg: h.settings(),
+         query=True),
 )
 VERBS: dict[str, Verb] = {verb.name: verb for verb in TABLE}
 
@@ -94,6 +97,9 @@ def _quoted(text: str, limit: int = 100) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+Answer = tuple[bool, str] | tuple[bool, str, dict]  # ok, message[, data: what a query answers]
+
+
 class Reply:
     """Where the live loop answers a command, for a sender that waits."""
 
@@ -101,9 +107,10 @@ class Reply:
         self._done = threading.Event()
         self.ok = False
         self.message = ""
+        self.data: dict | None = None
 
-    def set(self, ok: bool, message: str) -> None:
-        self.ok, self.message = ok, message
+    def set(self, ok: bool, message: str, data: dict | None = None) -> None:
+        self.ok, self.message, self.data = ok, message, data
         self._done.set()
 
     def wait(self, timeout_s: float) -> bool:
@@ -137,8 +144,8 @@ class CommandQueue:
 class Asker:
     """`ask(text)`: what a front end that waits for an answer calls (the socket server, a web page).
 
-    Returns {"ok": True, "status": {...}} for `status` (the newest snapshot, at
-    once), else {"ok": bool, "message": str} once the live loop has applied the command.
+    Returns {"ok": bool, "message": str} once the live loop has applied the command, with "data" for a query:
+    the newest status snapshot at once for a verb without a handler (`status`), the live settings for `settings`.
     """
 
     def __init__(self, commands: CommandQueue, snapshot: Callable[[], dict], timeout_s: float = 15.0) -> None:
@@ -151,11 +158,11 @@ class Asker:
             command = parse_command(text)
         except CommandError as e:
             return {"ok": False, "message": str(e)}
-        if command.verb == "status":
-            return {"ok": True, "status": self._snapshot()}
+        if VERBS[command.verb].handler is None:
+            return {"ok": True, "message": "", "data": self._snapshot()}
         reply = Reply()
         if not self._commands.put(command, reply):
             return {"ok": False, "message": "the daemon is busy (command queue full); try again"}
         if not reply.wait(self.timeout_s):
             return {"ok": False, "message": f"no answer within {self.timeout_s:.0f} s; the live loop may be stuck"}
-        return {"ok": reply.ok, "message": reply.message}
+        return {"ok": reply.ok, "message": reply.message, **({"data": reply.data} if reply.data is not None else {})}

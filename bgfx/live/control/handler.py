@@ -18,7 +18,7 @@ from typing import Callable
 
 from bgfx.errors import BgfxError, CommandError
 from bgfx.live.control.background import Background, Deferred, Outcome
-from bgfx.live.control.commands import VERBS, Command, CommandQueue, Reply
+from bgfx.live.control.commands import VERBS, Answer, Command, CommandQueue, Reply
 from bgfx.live.control.editing import Editor, Edits
 from bgfx.live.control.settings_view import describe
 from bgfx.live.settings import Config
@@ -60,17 +60,18 @@ class CommandHandler:
             self.apply(command, reply)
         return len(finished) + len(pending)
 
-    def apply(self, command: Command, reply: Reply | None = None) -> tuple[bool, str] | None:
-        """Apply one command and answer `reply`; returns the answer, or None while its work runs in the background."""
+    def apply(self, command: Command, reply: Reply | None = None) -> Answer | None:
+        """Apply one command and answer `reply`; returns the answer, or None while its work runs in the background.
+        A verb's handler returns its message, its data (a query: the answer carries it) or work for the worker."""
         verb = VERBS[command.verb]
         try:
             if verb.handler is None:
                 raise CommandError(f"{verb.name} is answered by the control socket, not the live loop")
-            result: str | Deferred = verb.handler(self, command.argument)
+            result: str | dict | Deferred = verb.handler(self, command.argument)
             if isinstance(result, Deferred):
                 self._background.submit(result, reply)
                 return None
-            answer = (True, result)
+            answer: Answer = (True, "", result) if isinstance(result, dict) else (True, result)
         except BgfxError as e:
             answer = (False, str(e))
         except Exception as e:  # a bug must not stop the camera: report it and keep the running state
@@ -185,8 +186,8 @@ class CommandHandler:
         old, self.config = self.config, replace(new, output=self.config.output)
         self.adopt(old, new)
 
-    def settings(self) -> str:
-        """The live settings as JSON, for the control page."""
+    def settings(self) -> dict:
+        """The live settings (the control page draws its controls from them), sent as the answer's data."""
         return describe(self.config, self.pipeline, preset=self.preset, paused=self.paused, unsaved=self.edits.unsaved)
 
     def close(self) -> None:

@@ -9,7 +9,6 @@ field metadata, the same the config file is validated by.
 from __future__ import annotations
 
 import dataclasses
-import json
 import types
 import typing
 from pathlib import Path
@@ -22,19 +21,19 @@ from bgfx.vision.pipeline import Pipeline
 TYPE_OF = {cls: name for name, cls in EFFECTS.items()}
 
 
-def describe(config: Config, pipeline: Pipeline, *, preset: str, paused: bool, unsaved: bool) -> str:
+def describe(config: Config, pipeline: Pipeline, *, preset: str, paused: bool, unsaved: bool) -> dict:
     chain = pipeline.chain
     effects = [
         {"name": item.name, "type": TYPE_OF.get(type(item.effect), "?"), "enabled": chain.enabled[item.name],
          "params": parameters(item.effect)}
         for item in chain.items
     ]  # fmt: skip
-    return json.dumps({
+    return {
         "source": config.source, "unsaved": unsaved, "paused": paused, "preset": preset,
         "presets": list(config.preset_names), "model": pipeline.person_model,
         "models": list(config.segmentation.models), "effects": effects,
         "refine": parameters(config.refine, skip=("enabled",)), "effect_types": list(EFFECTS),
-    })  # fmt: skip
+    }  # fmt: skip
 
 
 def parameters(settings: Any, skip: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:

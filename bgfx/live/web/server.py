@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import json
 import logging
 import threading
 from importlib import resources
@@ -141,7 +140,7 @@ class WebServer:
         answer = await self.ask("settings")
         if not answer["ok"]:
             return web.json_response(answer, status=503)
-        return web.json_response({"ok": True, "settings": json.loads(answer["message"])})
+        return web.json_response({"ok": True, "settings": answer["data"]})
 
     async def _models(self, request: web.Request) -> web.Response:
         catalog = load_catalog()

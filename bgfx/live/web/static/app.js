@@ -154,7 +154,7 @@ function drawChart() {
 }
 
 function showStatus(answer) {
-  const status = answer.status || {};
+  const status = answer.data || {};
   $("state").textContent = status.state || "?";
   $("fps").textContent = `${status.fps_in ?? "–"}/${status.fps_out ?? "–"}`;
   $("latency").textContent = `${status.e2e_ms_median ?? "–"}/${status.e2e_ms_p95 ?? "–"}`;
