@@ -82,6 +82,25 @@ def test_presets_by_name_and_in_turn(handler: CommandHandler) -> None:
     assert handler.pipeline.chain.names == ("replace",)
 
 
+def test_next_preset_steps_from_the_preset_in_flight_while_a_model_switch_ends(
+    handler: CommandHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, real_prepare = threading.Event(), Pipeline.prepare
+    monkeypatch.setattr(Pipeline, "prepare", lambda self, **kw: (kw.get("items") is None or gate.wait(20)) and real_prepare(self, **kw))
+    model_reply, first, second = Reply(), Reply(), Reply()
+    handler.apply(Command("next-model"), model_reply)
+    handler.apply(Command("next-preset"), first)  # default → wall, held at the gate
+    deadline = time.monotonic() + 30
+    while not model_reply.wait(0.0) and time.monotonic() < deadline:
+        handler.apply_pending()  # the model switch ends while the preset switch is still in flight
+        time.sleep(0.005)
+    assert model_reply.ok and not first.wait(0.0)
+    handler.apply(Command("next-preset"), second)  # from wall (in flight), not from default (running)
+    gate.set()
+    settle(handler)
+    assert (first.message, second.message) == ("preset wall", "preset grey") and handler.preset == "grey"
+
+
 def test_models_in_turn_both_ways(handler: CommandHandler) -> None:
     assert run(handler, "previous-model") == (True, "model deeplab_v3")  # from the first back to the last
     assert run(handler, "next-model") == (True, "model selfie_landscape")

@@ -48,8 +48,7 @@ class CommandHandler:
         self._load, self.build, self.adopt = load, build, adopt
         self.edits = Edits(self, editor)
         self._background = Background()
-        self._model_target: str | None = None  # the model a switch in flight goes to (next-model steps from it)
-        self._preset_target: str | None = None
+        self._targets: dict[str, str] = {}  # "model"/"preset" → where a switch in flight goes (next-* steps from it)
 
     def apply_pending(self) -> int:
         """Finish the background work that is done, then apply up to COMMANDS_PER_TURN queued commands;
@@ -94,7 +93,7 @@ class CommandHandler:
             log.error("%s failed: %s: %s", deferred.key, type(e).__name__, e)
             answer = (False, f"{deferred.key} failed ({type(e).__name__}: {e}); the running state is kept")
         if not self._background.pending(deferred.key):
-            self._model_target = self._preset_target = None
+            self._targets.pop(deferred.key, None)  # that kind's switches are done; the other kind's may still run
         log.log(logging.INFO if answer[0] else logging.ERROR, "%s: %s", deferred.key, answer[1])
         for reply in deferred.replies:
             if reply is not None:
@@ -102,11 +101,11 @@ class CommandHandler:
         return answer
 
     def switch_model(self, name: str) -> Deferred:
-        self._model_target = name
+        self._targets["model"] = name
         return self._switch(f"model {name}", lambda pipeline: pipeline.prepare(person_model=name), "model")
 
     def step_model(self, step: int) -> Deferred:
-        current = self._model_target or self.pipeline.person_model
+        current = self._targets.get("model", self.pipeline.person_model)
         return self.switch_model(_cycle(self.config.segmentation.models, current, step, "models"))
 
     def toggle(self, name: str) -> str:
@@ -116,13 +115,13 @@ class CommandHandler:
         names = self.config.preset_names
         if name not in names:
             raise CommandError(f"unknown preset {name!r}; presets: {', '.join(names)}")
-        self._preset_target = name
+        self._targets["preset"] = name
         items = self.config.chain(name)
         return self._switch(f"preset {name}", lambda pipeline: pipeline.prepare(items=items), "preset",
                             after=lambda: setattr(self, "preset", name))
 
     def step_preset(self, step: int) -> Deferred:
-        return self.choose_preset(_cycle(self.config.preset_names, self._preset_target or self.preset, step, "presets"))
+        return self.choose_preset(_cycle(self.config.preset_names, self._targets.get("preset", self.preset), step, "presets"))
 
     def _switch(self, done: str, prepare: Callable[[Pipeline], Prepared], key: str,
                 after: Callable[[], None] = lambda: None) -> Deferred:
