@@ -12,14 +12,13 @@ each other; `save` and `revert` queue behind them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from bgfx.errors import CommandError
 from bgfx.live.control.background import Deferred
 from bgfx.live.settings import Config
-
-if TYPE_CHECKING:
-    from bgfx.live.control.handler import CommandHandler
+from bgfx.vision.effects import ChainItem
+from bgfx.vision.pipeline import Pipeline
 
 
 class Editor(Protocol):
@@ -35,8 +34,23 @@ class Editor(Protocol):
     def path(self) -> Path | None: ...
 
 
+class Running(Protocol):
+    """What an edit reads of the running state and how it swaps its result in (the command handler gives it):
+    nothing else of the handler is an edit's business."""
+
+    config: Config
+    pipeline: Pipeline
+    preset: str
+
+    def build(self, config: Config, chain: tuple[ChainItem, ...]) -> Pipeline: ...
+
+    def install(self, new: Config, pipeline: Pipeline | None = None) -> None: ...
+
+    def follow_file(self, path: Path) -> None: ...
+
+
 class Edits:
-    def __init__(self, handler: CommandHandler, editor: Editor | None) -> None:
+    def __init__(self, handler: Running, editor: Editor | None) -> None:
         self._handler = handler
         self._editor = editor
         self.draft: str | None = None  # the worker's: the newest draft an edit made
