@@ -41,17 +41,18 @@ def _tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     if tier == "e2e":
         return
 
-    def no_process(*args: object, **kwargs: object) -> None:
-        raise AssertionError(f"a {tier} test started a process ({args[1] if len(args) > 1 else kwargs}): mark it e2e")
+    from mediapipe.tasks.python import vision  # imported before processes are refused: its import runs ldconfig
 
-    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
     if tier == "unit":
-        from mediapipe.tasks.python import vision
-
         def no_model(*args: object, **kwargs: object) -> None:
             raise AssertionError("a unit test built a MediaPipe segmenter: mark it models")
 
         monkeypatch.setattr(vision.ImageSegmenter, "create_from_options", no_model)
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"a {tier} test started a process ({args[1] if len(args) > 1 else kwargs}): mark it e2e")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_process)
 
 
 @pytest.fixture(autouse=True)

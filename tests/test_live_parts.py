@@ -49,19 +49,24 @@ def test_the_feed_reports_loss_backs_off_and_recovers(monkeypatch: pytest.Monkey
             raise CaptureError("camera /dev/video0 does not exist")
         return FlakySource(log, good=2)
 
-    rate = Rate()
-    feed = Feed(CaptureSettings(), 0.001, rate, opener)
+    rate, now = Rate(), [1000.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    feed = Feed(CaptureSettings(), 0.001, rate, opener, clock=lambda: now[0], sleep=sleep)
     assert [feed.read() is not None for _ in range(2)] == [True, True] and not feed.lost
     assert feed.last_image is not None and feed.last_image[0, 0, 0] == 66
     plugged["in"] = False
     assert feed.read() is None and feed.lost and not feed.is_open
     assert log == ["open", "close"]
     assert feed.read() is None and log == ["open", "close"]  # within the backoff: no retry yet
-    time.sleep(0.06)
+    assert now[0] == pytest.approx(1000.002)  # each turn without a frame waited one interval
+    sleep(0.06)
     assert feed.read() is None and log[-1] == "refused"  # retried once the backoff passed, still gone
     assert feed._backoff == pytest.approx(0.2)  # and the next wait doubled
     plugged["in"] = True
-    time.sleep(0.11)
+    sleep(0.11)
     assert feed.read() is not None and not feed.lost and feed._backoff == 0.05
     assert len(rate._times) == 3  # only real frames are counted
 

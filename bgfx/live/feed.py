@@ -15,7 +15,7 @@ import numpy as np
 from bgfx.errors import CaptureError
 from bgfx.live.capture import Source, decode_errors, open_source
 from bgfx.live.settings import CaptureSettings
-from bgfx.live.status import Rate
+from bgfx.live.status import Clock, Rate
 from bgfx.vision.frame import Frame
 
 log = logging.getLogger(__name__)
@@ -30,12 +30,15 @@ def _open_configured(settings: CaptureSettings) -> Source:
 
 class Feed:
     """settings: the camera; interval_s: how long a turn without a frame waits (one output frame);
-    rate: ticked per frame read; opener: builds the source (a test passes its own)."""
+    rate: ticked per frame read; opener: builds the source (a test passes its own); clock (seconds) and sleep:
+    the backoff's time and the waits of a turn without a frame (a test passes a fake pair, so it never sleeps)."""
 
     def __init__(
         self, settings: CaptureSettings, interval_s: float, rate: Rate,
-        opener: Callable[[CaptureSettings], Source] = _open_configured,
+        opener: Callable[[CaptureSettings], Source] = _open_configured, *,
+        clock: Clock = time.monotonic, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._clock, self._sleep = clock, sleep
         self.settings = settings
         self.interval_s = interval_s
         self.rate = rate
@@ -59,7 +62,7 @@ class Feed:
     def read(self) -> Frame | None:
         """The next camera frame; None (after one interval) while the camera is lost and not yet back."""
         if self._source is None and not self._reopen():
-            time.sleep(self.interval_s)
+            self._sleep(self.interval_s)
             return None
         assert self._source is not None
         try:
@@ -67,7 +70,7 @@ class Feed:
         except CaptureError as e:
             self.release()
             self._lose(str(e))
-            time.sleep(self.interval_s)
+            self._sleep(self.interval_s)
             return None
         if frame is not None:
             self.rate.tick()
@@ -77,10 +80,10 @@ class Feed:
     def idle(self) -> None:
         """A turn with the camera released on purpose (pause): one interval, no frame."""
         self.release()
-        time.sleep(self.interval_s)
+        self._sleep(self.interval_s)
 
     def _reopen(self) -> bool:
-        if time.monotonic() < self._retry_at:
+        if self._clock() < self._retry_at:
             return False
         try:
             self._source = self._opener(self.settings)
@@ -96,7 +99,7 @@ class Feed:
         if not self.lost:
             log.warning("camera lost (%s); sending a card and retrying", reason)
         self.lost = True
-        self._retry_at = time.monotonic() + self._backoff
+        self._retry_at = self._clock() + self._backoff
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
     def reconfigure(self, settings: CaptureSettings) -> None:
