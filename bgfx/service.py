@@ -38,7 +38,7 @@ def executable() -> str:
         return str(beside)
     if found:
         return str(Path(found).resolve())
-    raise BgfxError("cannot find the bgfx executable: install bgfx (pip install .) so that `bgfx` is on PATH")
+    raise BgfxError("cannot find the bgfx executable: install bgfx (pipx install .) so that `bgfx` is on PATH")
 
 
 def render_unit(command: str) -> str:
