@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from bgfx.errors import CaptureError
+from bgfx.errors import CaptureError, ConfigError
 from bgfx.live.capture import Source, decode_errors, open_source
 from bgfx.live.settings import CaptureSettings
 from bgfx.live.status import Rate
@@ -25,7 +26,8 @@ FIRST_BACKOFF_S = 0.5
 
 
 def _open_configured(settings: CaptureSettings) -> Source:
-    return open_source(settings.device, width=settings.width, height=settings.height, fps=settings.fps, fourcc=settings.fourcc)
+    return open_source(settings.device, width=settings.width, height=settings.height, fps=settings.fps,
+                       fourcc=settings.fourcc, controls=settings.controls)
 
 
 class Feed:
@@ -100,8 +102,18 @@ class Feed:
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
     def reconfigure(self, settings: CaptureSettings) -> None:
-        """Another camera or format: the next read opens it."""
-        if settings != self.settings:
+        """Other controls only: set on the running camera (a refusal is logged, the last good ones kept).
+        Another camera or format: the next read opens it."""
+        if settings == self.settings:
+            return
+        if replace(settings, controls=self.settings.controls) == self.settings:
+            try:
+                if hasattr(self._source, "set_controls"):  # a closed camera, or a file: set at the next open, if any
+                    self._source.set_controls(settings.controls)
+                self.settings = settings
+            except ConfigError as e:
+                log.error("%s; the camera keeps its last controls", e)
+        else:
             self.release()
             self.settings = settings
             self._retry_at = 0.0
