@@ -82,11 +82,12 @@ class Camera:
         except ConfigError as e:  # checked when the config was loaded; another camera on this node since
             log.error("%s; the camera keeps its own settings", e)
 
-    def set_controls(self, wanted: dict[str, int | bool | str]) -> None:
-        """Set capture.controls (those no longer wanted go back to the camera's defaults); ConfigError when the
-        camera lacks one, nothing changed then."""
-        if wanted or self.controls:
-            camera_controls.apply(self.device, wanted, reset=self.controls)
+    def set_controls(self, wanted: dict[str, int | bool | str], reset: dict[str, int | bool | str] | None = None) -> None:
+        """Set capture.controls; those set before (`reset`, else the ones this camera set) and no longer wanted go
+        back to the camera's defaults. ConfigError when the camera lacks one, nothing changed then."""
+        reset = self.controls if reset is None else reset
+        if wanted or reset:
+            camera_controls.apply(self.device, wanted, reset=reset)
         self.controls = dict(wanted)
 
     def _grab(self) -> np.ndarray:

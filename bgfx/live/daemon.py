@@ -21,6 +21,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from bgfx.errors import ConfigError
 from bgfx.live.capture import check_controls, is_camera
 from bgfx.live.cards import Cards
 from bgfx.live.control.commands import Asker, Command, CommandQueue
@@ -99,7 +100,10 @@ class Daemon:
     def _load(self) -> Config:
         """The config file, its capture.controls checked against the camera's own (at start and on reload)."""
         config = self.options.load()
-        check_controls(config.capture.device, config.capture.controls)
+        try:
+            check_controls(config.capture.device, config.capture.controls)
+        except ConfigError as e:
+            raise ConfigError(f"{config.source}: {e}") from None
         return config
 
     def _open_parts(self, cfg: Config, size: tuple[int, int], fps: float) -> None:

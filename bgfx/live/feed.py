@@ -48,6 +48,7 @@ class Feed:
         self._retry_at = 0.0
         self._backoff = FIRST_BACKOFF_S
         self._decode_errors_closed = 0  # corrupt MJPEG frames skipped by sources since closed
+        self._controls_left: dict = {}  # capture.controls a closed camera set (the device keeps them)
 
     @property
     def decode_errors(self) -> int:
@@ -89,6 +90,12 @@ class Feed:
         except CaptureError as e:
             self._lose(str(e))
             return False
+        if set(self._controls_left) - set(self.settings.controls):  # edited while closed: back to the defaults
+            try:
+                self._source.set_controls(self.settings.controls, reset=self._controls_left)
+            except ConfigError as e:
+                log.error("%s; the camera keeps its last controls", e)
+        self._controls_left = {}
         if self.lost:
             log.info("camera back: %s", self.settings.device)
         self.lost, self._backoff = False, FIRST_BACKOFF_S
@@ -115,12 +122,15 @@ class Feed:
                 log.error("%s; the camera keeps its last controls", e)
         else:
             self.release()
+            if settings.device != self.settings.device:
+                self._controls_left = {}  # another camera: the old one's controls are not its own
             self.settings = settings
             self._retry_at = 0.0
 
     def release(self) -> None:
         if self._source is not None:
             self._decode_errors_closed += decode_errors(self._source)
+            self._controls_left = dict(getattr(self._source, "controls", {}))
             self._source.close()
             self._source = None
 

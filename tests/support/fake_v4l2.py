@@ -14,8 +14,11 @@ import ctypes
 import errno
 import json
 import os
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import cv2
 
 from bgfx.live.cameras import v4l2
 
@@ -207,12 +210,23 @@ class FakeV4l2:
             log.write(json.dumps([name, control.label, arg.value]) + "\n")
 
 
-def standard(folder: Path) -> FakeV4l2:
-    """video0: the C920; video1: its metadata node; video10: a v4l2loopback output named bgfx."""
-    return FakeV4l2(folder, {"video0": c920(), "video1": metadata_node(), "video10": loopback()})
+def standard(folder: Path, nodes: str | None = None) -> FakeV4l2:
+    """video0: the C920; video1: its metadata node; video10: a v4l2loopback output named bgfx; `nodes`: only these
+    (comma-separated names; "" for none)."""
+    devices = {"video0": c920(), "video1": metadata_node(), "video10": loopback()}
+    wanted = devices if nodes is None else [name for name in nodes.split(",") if name]
+    return FakeV4l2(folder, {name: devices[name] for name in wanted})
 
 
 def recorded(folder: Path) -> list[tuple[str, str, int]]:
     """The S_CTRLs a fake in another process recorded in `folder`."""
     path = folder / "controls.log"
     return [tuple(json.loads(line)) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def frames_from(video: str) -> types.SimpleNamespace:
+    """What `bgfx.live.capture` uses of cv2, with VideoCapture opening `video` whatever camera it is asked for:
+    OpenCV's V4L2 backend is C code no fake ioctl reaches, so only where the pictures come from is replaced."""
+    return types.SimpleNamespace(**{name: getattr(cv2, name) for name in dir(cv2) if name.startswith("CAP_")},
+                                 VideoCapture=lambda target, api: cv2.VideoCapture(video),
+                                 VideoWriter_fourcc=cv2.VideoWriter_fourcc)

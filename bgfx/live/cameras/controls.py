@@ -149,6 +149,10 @@ def resolve(device: str, wanted: Mapping[str, Value], available: Mapping[str, Co
                             f"its controls: {', '.join(available) or 'none'}")
         elif info.read_only:
             problems.append(f"capture.controls.{name}: {device} shows {name} but does not let it be set")
+        elif info.inactive and not any("auto" in other for other in wanted):
+            modes = ", ".join(other for other in available if "auto" in other)
+            problems.append(f"capture.controls.{name}: {device} sets {name} by an automatic mode now; set that mode "
+                            f"to manual in capture.controls too (its automatic modes: {modes or 'none'})")
         else:
             try:
                 resolved.append((info, info.value_for(value)))
@@ -183,7 +187,8 @@ def apply(device: str, wanted: Mapping[str, Value], reset: Mapping[str, Value] |
         resolved = resolve(device, wanted, available)
         dropped = [(available[name], available[name].default) for name in (reset or {})
                    if name not in wanted and name in available]
-        taken = set_all(fd, device, sorted(dropped, key=lambda pair: "auto" not in pair[0].name) + resolved)
+        # values back while their mode is still manual, then the modes back to automatic, then the wanted ones
+        taken = set_all(fd, device, sorted(dropped, key=lambda pair: "auto" in pair[0].name) + resolved)
     if taken:
         log.info("camera %s controls: %s", device, ", ".join(f"{name}={value}" for name, value in taken.items()))
     return taken
