@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -147,10 +148,10 @@ def test_the_feed_sets_changed_controls_on_the_open_camera_and_resets_dropped_on
     feed.release()
 
 
-def write_config(tmp_path: Path, wanted: dict) -> Path:
+def write_config(tmp_path: Path, wanted: dict, web: str = "{enabled: false}") -> Path:
     path = tmp_path / "bgfx.yaml"
     path.write_text(f"capture: {{device: /dev/video0, width: 960, height: 540, controls: {json.dumps(wanted)}}}\n"
-                    "effects: []\noutput: {sink: 'null'}\nlive: {watch_config: false, web: {enabled: false}}\n")
+                    f"effects: []\noutput: {{sink: 'null'}}\nlive: {{watch_config: false, web: {web}}}\n")
     return path
 
 
@@ -248,3 +249,38 @@ def test_cameras_lists_a_pipewire_camera_with_its_capture_device(tmp_path: Path)
     node = next(n for n in data["pipewire"] if n["device"] == f"pipewire:{NODE}")
     assert node["mjpeg"] is False and not [n for n in data["pipewire"] if "bgfx" in n["device"]]
     assert [c["device"] for c in data["cameras"]] == ["/dev/video0"]
+
+
+def test_settings_and_the_control_page_show_the_cameras_controls(tmp_path: Path) -> None:
+    from tests.test_web import CHROMIUM_ARGS
+    from playwright.sync_api import expect, sync_playwright
+
+    standard(tmp_path / "dev")
+    env = {"BGFX_TEST_V4L2": str(tmp_path / "dev"), "BGFX_TEST_V4L2_FRAMES": str(VIDEO)}
+    daemon = RunningDaemon(tmp_path, ["--config", str(write_config(tmp_path, MANUAL, web="{port: 0}"))], env)
+    try:
+        daemon.wait_sent(5)
+        answer = daemon.ctl("settings")
+        assert answer.returncode == 0, answer.stderr
+        shown = json.loads(answer.stdout)["controls"]
+        assert (shown["device"], shown["wanted"], shown["note"]) == ("/dev/video0", MANUAL, "")
+        gain = next(c for c in shown["camera"] if c["name"] == "gain")
+        assert (gain["value"], gain["wanted"], gain["choices"], gain["default"]) == (64, 64, "0..255", 0)
+        wb = next(c for c in shown["camera"] if c["name"] == "white_balance_temperature")
+        assert (wb["inactive"], wb["wanted"]) == (True, None)
+        page_file = Path(os.environ["XDG_RUNTIME_DIR"]) / "bgfx" / "web.json"
+        daemon.wait_for("the control page", page_file.exists, timeout=60)
+        time.sleep(0.2)
+        page_info = json.loads(page_file.read_text())
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = chromium.new_page()
+            page.goto(f"{page_info['url']}?token={page_info['token']}")
+            expect(page.locator('[data-control="gain"]')).to_have_text("gain = 64 (0..255; default 0) capture.controls: 64",
+                                                                       timeout=30000)
+            expect(page.locator('[data-control="auto_exposure"]')).to_contain_text("auto_exposure = 1 (1 manual_mode, "
+                                                                                  "3 aperture_priority_mode; default 3)")
+            expect(page.locator("#camera-note")).to_have_text("/dev/video0: set in capture.controls")
+            chromium.close()
+    finally:
+        assert daemon.stop() == 0

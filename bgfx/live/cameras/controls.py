@@ -207,3 +207,20 @@ def check(device: str, wanted: Mapping[str, Value]) -> None:
                     e.strerror)
         return
     resolve(device, wanted, available)
+
+
+def view(device: str | None, wanted: Mapping[str, Value]) -> dict[str, object]:
+    """The `settings` verb's `controls` entry (the control page lists it): the camera's controls as it has them now,
+    each {name, kind, choices, default, value, inactive, wanted (capture.controls' value or None)}, and a note when
+    the camera cannot be asked. device: a V4L2 camera, None for an input without controls."""
+    if device is None:
+        return {"device": None, "wanted": dict(wanted), "camera": [], "note": "only V4L2 cameras have controls"}
+    try:
+        with v4l2.opened(device) as fd:
+            available = query(fd)
+    except OSError as e:
+        return {"device": device, "wanted": dict(wanted), "camera": [], "note": f"cannot ask {device} ({e.strerror})"}
+    camera = [{"name": info.name, "kind": info.kind, "choices": info.choices(), "default": info.default,
+               "value": info.value, "inactive": info.inactive, "wanted": wanted.get(info.name)}
+              for info in available.values()]
+    return {"device": device, "wanted": dict(wanted), "camera": camera, "note": ""}
