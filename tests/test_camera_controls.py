@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -284,3 +285,41 @@ def test_settings_and_the_control_page_show_the_cameras_controls(tmp_path: Path)
             chromium.close()
     finally:
         assert daemon.stop() == 0
+
+
+LAYOUT_PROGRAM = r"""
+#include <stdio.h>
+#include <stddef.h>
+#include <linux/videodev2.h>
+#define R(name) printf(#name " %lu\n", (unsigned long)(name));
+#define O(type, field) printf(#type "." #field " %zu\n", offsetof(struct type, field));
+int main(void) {
+  R(VIDIOC_QUERYCAP) R(VIDIOC_ENUM_FMT) R(VIDIOC_G_CTRL) R(VIDIOC_S_CTRL) R(VIDIOC_QUERYCTRL) R(VIDIOC_QUERYMENU)
+  R(VIDIOC_ENUM_FRAMESIZES) R(VIDIOC_ENUM_FRAMEINTERVALS)
+  O(v4l2_capability, device_caps) O(v4l2_fmtdesc, pixelformat) O(v4l2_frmsizeenum, discrete)
+  O(v4l2_frmivalenum, discrete) O(v4l2_queryctrl, default_value) O(v4l2_queryctrl, flags) O(v4l2_querymenu, name)
+  return 0;
+}
+"""
+OFFSETS = {"v4l2_capability.device_caps": (v4l2.Capability, "device_caps"),
+           "v4l2_fmtdesc.pixelformat": (v4l2.FormatDesc, "pixelformat"), "v4l2_frmsizeenum.discrete": (v4l2.FrameSize, "size"),
+           "v4l2_frmivalenum.discrete": (v4l2.FrameInterval, "interval"),
+           "v4l2_queryctrl.default_value": (v4l2.QueryCtrl, "default_value"), "v4l2_queryctrl.flags": (v4l2.QueryCtrl, "flags"),
+           "v4l2_querymenu.name": (v4l2.QueryMenu, "item")}
+
+
+@pytest.mark.skipif(not Path("/usr/include/linux/videodev2.h").exists() or not shutil.which("cc"),
+                    reason="needs the kernel's videodev2.h and a C compiler")
+def test_the_ctypes_structs_and_requests_are_the_kernels(tmp_path: Path) -> None:
+    # the fake answers whatever layout bgfx uses: only the kernel's own header can say the layout is right
+    source = tmp_path / "layout.c"
+    source.write_text(LAYOUT_PROGRAM)
+    subprocess.run(["cc", str(source), "-o", str(tmp_path / "layout")], check=True, capture_output=True)
+    answers = dict(line.rsplit(" ", 1) for line in subprocess.run([str(tmp_path / "layout")], capture_output=True,
+                                                                   text=True, check=True).stdout.splitlines())
+    for name, value in answers.items():
+        if name.startswith("VIDIOC_"):
+            assert getattr(v4l2, name) == int(value), name
+        else:
+            struct, field = OFFSETS[name]
+            assert getattr(struct, field).offset == int(value), name

@@ -12,6 +12,7 @@ each, never an error.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import shutil
 import subprocess
@@ -117,7 +118,8 @@ def _v4l2_nodes() -> tuple[list[V4l2Camera], list[str], list[str]]:
         try:
             node = _node(device)
         except OSError as e:
-            notes.append(f"{device}: cannot be asked ({e.strerror}){' : add yourself to the video group' if e.errno == 13 else ''}")
+            group = "; add yourself to the video group" if e.errno == errno.EACCES else ""
+            notes.append(f"{device}: cannot be asked ({e.strerror}){group}")
             continue
         if isinstance(node, V4l2Camera):
             cameras.append(node)
