@@ -238,6 +238,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_cameras(args: argparse.Namespace) -> int:
+    from bgfx.live.cameras.listing import as_json, as_text, list_all
+
+    listing = list_all()
+    print(as_json(listing) if args.json else as_text(listing))
+    return 0
+
+
 def cmd_service(args: argparse.Namespace) -> int:
     from bgfx import service
 
@@ -363,6 +371,11 @@ def _live_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", help="pyvirtualcam backend to check instead of v4l2loopback")
     p.add_argument("--device", help="virtual camera device")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("cameras", help="list the cameras (V4L2 and PipeWire): formats, sizes, rates, controls, "
+                       "and the capture.device value of each")
+    p.add_argument("--json", action="store_true", help="the listing as one JSON object")
+    p.set_defaults(func=cmd_cameras)
 
 
 def _setup_commands(sub: argparse._SubParsersAction) -> None:

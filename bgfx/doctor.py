@@ -11,15 +11,13 @@ why (pynput on X11, the GlobalShortcuts portal otherwise); the control socket. A
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from bgfx import config as config_module
 from bgfx.errors import BgfxError
 from bgfx.live.control.portal_shortcuts import describe_backend
 from bgfx.live.settings import Config
-from bgfx.live.sinks import SINKS, Check, virtualcam
+from bgfx.live.sinks import SINKS, Check
 from bgfx.vision.effects import needs_of
 
 
@@ -38,8 +36,11 @@ def check_output(cfg: Config) -> list[Check]:
 
 
 def check_camera(cfg: Config) -> list[Check]:
+    """The configured input: a video file opened, or the camera listing (`bgfx cameras`'s) with the configured
+    device among it and its capture.controls checked against the camera's own."""
     from bgfx.errors import CaptureError
-    from bgfx.live.capture import is_camera
+    from bgfx.live.capture import is_camera, is_pipewire
+    from bgfx.live.cameras.listing import list_all, summary
     from bgfx.vision.video import VideoFile
 
     device = cfg.capture.device
@@ -50,24 +51,31 @@ def check_camera(cfg: Config) -> list[Check]:
             return [Check("camera", "FAIL", str(e), "set capture.device to a camera or a playable video file")]
         video.close()
         return [Check("camera", "ok", f"video file {device}: {video.size[0]}x{video.size[1]} at {video.fps:g} fps, looped")]
-    loopbacks = set(virtualcam.loopback_nodes())
-    sys_v4l = virtualcam.SYS_V4L
-    cameras = [Path("/dev") / e.name for e in sorted(sys_v4l.glob("video*"))] if sys_v4l.exists() else []
-    cameras = [c for c in cameras if c not in loopbacks]
-    if not cameras:
-        return [Check("camera", "FAIL", "no camera found (no /dev/video* besides loopback devices)",
-                      "plug a webcam in, or set capture.device to a video file")]
-    checks = []
-    for camera in cameras:
-        formats = ""
-        if shutil.which("v4l2-ctl"):
-            result = subprocess.run(["v4l2-ctl", "-d", str(camera), "--list-formats-ext"], capture_output=True, text=True, timeout=10)
-            formats = " ".join(line.strip() for line in result.stdout.splitlines() if "'" in line or "Size" in line)[:300]
-        checks.append(Check("camera", "ok", f"{camera} {formats or '(install v4l-utils to list its formats)'}"))
-    if device.startswith("/dev/") and Path(device) not in cameras:
-        checks.append(Check("camera", "FAIL", f"capture.device {device} is not among {', '.join(map(str, cameras))}",
-                            "set capture.device to one of them"))
+    listing = list_all()
+    checks = [Check("camera", "ok", summary(camera)) for camera in listing.cameras]
+    checks += [Check("camera", "ok", f"{node.device} {node.description} (PipeWire)") for node in listing.pipewire]
+    checks += [Check("camera", "ok", note) for note in listing.notes]
+    selectable = [c.device for c in listing.cameras] + [n.device for n in listing.pipewire]
+    wanted = f"/dev/video{device}" if device.isdigit() else device
+    if not selectable:
+        checks.append(Check("camera", "FAIL", "no camera found (no V4L2 camera, no PipeWire camera node)",
+                            "plug a webcam in, or set capture.device to a video file"))
+    elif wanted not in selectable and not (device == "pipewire" and listing.pipewire):
+        checks.append(Check("camera", "FAIL", f"capture.device {device} is not among the cameras ({', '.join(selectable)})",
+                            "set capture.device to one of them (`bgfx cameras` lists them)"))
+    elif cfg.capture.controls and not is_pipewire(device):
+        checks.append(_check_controls(wanted, cfg.capture.controls))
     return checks
+
+
+def _check_controls(device: str, controls: dict) -> Check:
+    from bgfx.live.cameras import controls as camera_controls
+
+    try:
+        camera_controls.check(device, controls)
+    except BgfxError as e:
+        return Check("capture.controls", "FAIL", str(e), "use the camera's own names and values (`bgfx cameras`)")
+    return Check("capture.controls", "ok", f"{device} has {', '.join(controls)}")
 
 
 def check_models(cfg: Config) -> list[Check]:

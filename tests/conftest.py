@@ -103,11 +103,15 @@ def model(name: str):
 @pytest.fixture()
 def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A machine as sysfs shows it with no v4l2loopback module and no camera, whatever this one has;
-    tests add `module/` (the loaded module) and `v4l/videoN` (devices) under the returned folder."""
+    tests add `module/` (the loaded module) and `v4l/videoN` (devices) under the returned folder; `dev/` stands in
+    for /dev (empty: no V4L2 node to ask; `tests.support.fake_v4l2` puts nodes there)."""
+    from bgfx.live.cameras import v4l2
     from bgfx.live.sinks import virtualcam
 
     root = tmp_path / "sys"
     (root / "v4l").mkdir(parents=True)
+    (root / "dev").mkdir()
+    monkeypatch.setattr(v4l2, "DEV", root / "dev")
     monkeypatch.setattr(virtualcam, "SYS_V4L", root / "v4l")
     monkeypatch.setattr(virtualcam, "MODULE", root / "module")
     return root

@@ -166,9 +166,12 @@ def test_doctor_without_loopback_or_camera_says_how_to_fix_both(bare_machine: Pa
     assert "[  ok] model selfie_landscape" in text
 
 
-def test_doctor_with_a_loopback_device_and_a_camera_checks_both(bare_machine: Path) -> None:
+def test_doctor_with_a_loopback_device_and_a_camera_checks_both(bare_machine: Path, monkeypatch) -> None:
     from bgfx.doctor import report, run_checks
+    from bgfx.live.cameras import v4l2
+    from tests.support.fake_v4l2 import standard
 
+    monkeypatch.setattr(v4l2, "ioctl", standard(bare_machine / "dev").ioctl)  # a C920 at video0, a loopback at video10
     (bare_machine / "module" / "parameters").mkdir(parents=True)
     (bare_machine / "module" / "parameters" / "exclusive_caps").write_text("N\n")
     for name, driver in (("video0", "uvcvideo"), ("video10", "v4l2loopback")):

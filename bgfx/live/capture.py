@@ -12,14 +12,15 @@ Every Frame carries a strictly increasing timestamp in ms.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
-from bgfx.errors import CaptureError
+from bgfx.errors import CaptureError, ConfigError
+from bgfx.live.cameras import controls as camera_controls
+from bgfx.live.cameras import v4l2
 from bgfx.live.cameras.mjpeg import JpegDecoder, MjpegFile, decode_next, fourcc_of, is_mjpeg_file
 from bgfx.live.cameras.pipewire_source import PipeWireCamera
 from bgfx.vision.frame import Frame
@@ -45,12 +46,13 @@ def decode_errors(source: Source | None) -> int:
 
 
 class Camera:
-    """A V4L2 camera by device path (/dev/videoN) or index."""
+    """A V4L2 camera by device path (/dev/videoN) or index; `controls` (capture.controls) are set once it runs."""
 
-    def __init__(self, device: str, *, width: int, height: int, fps: float, fourcc: str) -> None:
+    def __init__(self, device: str, *, width: int, height: int, fps: float, fourcc: str,
+                 controls: dict[str, int | bool | str] | None = None) -> None:
         self.device = device
         target: int | str = int(device) if device.isdigit() else device
-        if isinstance(target, str) and not os.path.exists(target):
+        if isinstance(target, str) and not v4l2.node_path(device).exists():
             raise CaptureError(
                 f"camera {device} does not exist: plug the camera in, or set capture.device "
                 "(`v4l2-ctl --list-devices` lists cameras; a video file path works too)"
@@ -74,6 +76,19 @@ class Camera:
             device, width, height, fps, fourcc, self.size[0], self.size[1], self.fps, got_fourcc,
         )
         self._clock = StrictClock()
+        self.controls: dict[str, int | bool | str] = {}
+        try:
+            self.set_controls(controls or {})
+        except ConfigError as e:  # checked when the config was loaded; another camera on this node since
+            log.error("%s; the camera keeps its own settings", e)
+
+    def set_controls(self, wanted: dict[str, int | bool | str], reset: dict[str, int | bool | str] | None = None) -> None:
+        """Set capture.controls; those set before (`reset`, else the ones this camera set) and no longer wanted go
+        back to the camera's defaults. ConfigError when the camera lacks one, nothing changed then."""
+        reset = self.controls if reset is None else reset
+        if wanted or reset:
+            camera_controls.apply(self.device, wanted, reset=reset)
+        self.controls = dict(wanted)
 
     def _grab(self) -> np.ndarray:
         ok, image = self._capture.read()
@@ -107,13 +122,28 @@ def is_camera(device: str) -> bool:
     return device.isdigit() or device.startswith("/dev/video") or is_pipewire(device)
 
 
-def open_source(device: str, *, width: int, height: int, fps: float, fourcc: str) -> Source:
-    """A camera for /dev/videoN or an index; otherwise a video file, paced and looped like a camera
-    (an MJPEG file through the MJPEG camera's decode path)."""
+def takes_controls(device: str) -> bool:
+    """Only V4L2 cameras: a PipeWire camera's controls belong to libcamera/PipeWire, a file has none."""
+    return is_camera(device) and not is_pipewire(device)
+
+
+def check_controls(device: str, controls: dict[str, int | bool | str]) -> None:
+    """ConfigError when the V4L2 camera lacks a control or value of capture.controls; for other inputs a warning:
+    the controls are ignored (the same config runs a webcam, and `--input clip.mp4` for a try)."""
+    if controls and not takes_controls(device):
+        log.warning("capture.controls: ignored for %s: only V4L2 cameras (/dev/videoN) take controls", device)
+    elif controls:
+        camera_controls.check(device, controls)
+
+
+def open_source(device: str, *, width: int, height: int, fps: float, fourcc: str,
+                controls: dict[str, int | bool | str] | None = None) -> Source:
+    """A camera for /dev/videoN or an index (its controls set); otherwise a video file, paced and looped like a
+    camera (an MJPEG file through the MJPEG camera's decode path)."""
     if is_pipewire(device):
         return PipeWireCamera(device, width=width, height=height, fps=fps, fourcc=fourcc)
     if is_camera(device):
-        return Camera(device, width=width, height=height, fps=fps, fourcc=fourcc)
+        return Camera(device, width=width, height=height, fps=fps, fourcc=fourcc, controls=controls)
     path = Path(device).expanduser()
     if path.is_file() and is_mjpeg_file(path):
         return MjpegFile(path)

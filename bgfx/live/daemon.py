@@ -21,7 +21,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from bgfx.live.capture import is_camera
+from bgfx.errors import ConfigError
+from bgfx.live.capture import check_controls, is_camera
 from bgfx.live.cards import Cards
 from bgfx.live.control.commands import Asker, Command, CommandQueue
 from bgfx.live.control.editing import Editor
@@ -78,7 +79,7 @@ class Daemon:
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
-        self.config = cfg = options.load()  # ConfigError before anything opens: exit 78, no READY
+        self.config = cfg = self._load()  # ConfigError before anything opens: exit 78, no READY
         _warn_passthrough(cfg)
         cv2.setNumThreads(cfg.live.opencv_threads)
         size, fps = geometry(cfg)
@@ -96,6 +97,15 @@ class Daemon:
             self._parts.close()
             raise
 
+    def _load(self) -> Config:
+        """The config file, its capture.controls checked against the camera's own (at start and on reload)."""
+        config = self.options.load()
+        try:
+            check_controls(config.capture.device, config.capture.controls)
+        except ConfigError as e:
+            raise ConfigError(f"{config.source}: {e}") from None
+        return config
+
     def _open_parts(self, cfg: Config, size: tuple[int, int], fps: float) -> None:
         parts = self._parts
         self.front_ends = FrontEnds(self.commands, Asker(self.commands, lambda: self.status.latest), self.options.config_path)
@@ -103,7 +113,7 @@ class Daemon:
         parts.callback(self.front_ends.stop)
         pipeline = live_pipeline(cfg, cfg.effects, download=True)  # the first run may download the model
         pipeline.pool.allow_download = False  # from now on a download would stall a switch: `bgfx models pull` instead
-        self.handler = CommandHandler(cfg, pipeline, self.commands, load=self.options.load, build=live_pipeline, adopt=self._adopt,
+        self.handler = CommandHandler(cfg, pipeline, self.commands, load=self._load, build=live_pipeline, adopt=self._adopt,
                                       editor=self.options.editor)
         parts.callback(self.handler.close)
         self.output = Output(open_sink(cfg.output, size, fps), size, fps, paced=cfg.output.fps is not None,

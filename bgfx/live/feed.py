@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from bgfx.errors import CaptureError
+from bgfx.errors import CaptureError, ConfigError
 from bgfx.live.capture import Source, decode_errors, open_source
 from bgfx.live.settings import CaptureSettings
 from bgfx.live.status import Clock, Rate
@@ -25,7 +26,8 @@ FIRST_BACKOFF_S = 0.5
 
 
 def _open_configured(settings: CaptureSettings) -> Source:
-    return open_source(settings.device, width=settings.width, height=settings.height, fps=settings.fps, fourcc=settings.fourcc)
+    return open_source(settings.device, width=settings.width, height=settings.height, fps=settings.fps,
+                       fourcc=settings.fourcc, controls=settings.controls)
 
 
 class Feed:
@@ -49,6 +51,7 @@ class Feed:
         self._retry_at = 0.0
         self._backoff = FIRST_BACKOFF_S
         self._decode_errors_closed = 0  # corrupt MJPEG frames skipped by sources since closed
+        self._controls_left: dict = {}  # capture.controls a closed camera set (the device keeps them)
 
     @property
     def decode_errors(self) -> int:
@@ -90,6 +93,12 @@ class Feed:
         except CaptureError as e:
             self._lose(str(e))
             return False
+        if set(self._controls_left) - set(self.settings.controls):  # edited while closed: back to the defaults
+            try:
+                self._source.set_controls(self.settings.controls, reset=self._controls_left)
+            except ConfigError as e:
+                log.error("%s; the camera keeps its last controls", e)
+        self._controls_left = {}
         if self.lost:
             log.info("camera back: %s", self.settings.device)
         self.lost, self._backoff = False, FIRST_BACKOFF_S
@@ -103,15 +112,28 @@ class Feed:
         self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
     def reconfigure(self, settings: CaptureSettings) -> None:
-        """Another camera or format: the next read opens it."""
-        if settings != self.settings:
+        """Other controls only: set on the running camera (a refusal is logged, the last good ones kept).
+        Another camera or format: the next read opens it."""
+        if settings == self.settings:
+            return
+        if replace(settings, controls=self.settings.controls) == self.settings:
+            try:
+                if hasattr(self._source, "set_controls"):  # a closed camera, or a file: set at the next open, if any
+                    self._source.set_controls(settings.controls)
+                self.settings = settings
+            except ConfigError as e:
+                log.error("%s; the camera keeps its last controls", e)
+        else:
             self.release()
+            if settings.device != self.settings.device:
+                self._controls_left = {}  # another camera: the old one's controls are not its own
             self.settings = settings
             self._retry_at = 0.0
 
     def release(self) -> None:
         if self._source is not None:
             self._decode_errors_closed += decode_errors(self._source)
+            self._controls_left = dict(getattr(self._source, "controls", {}))
             self._source.close()
             self._source = None
 

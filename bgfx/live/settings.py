@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bgfx.live.cameras.controls import parse_controls
 from bgfx.live.sinks import SINKS
 from bgfx.live.sinks.pipewire import parse_description, parse_node_name
 from bgfx.vision.effects import ChainItem
@@ -23,13 +24,20 @@ from bgfx.vision.refine import RefineSettings
 @dataclass(frozen=True, slots=True)
 class CaptureSettings:
     """device: /dev/videoN, a camera index, `pipewire` (the first PipeWire camera) or `pipewire:NODE`, or a video
-    file (paced at its own rate, looped; an MJPEG one through the MJPEG camera path)."""
+    file (paced at its own rate, looped; an MJPEG one through the MJPEG camera path). controls: V4L2 camera
+    controls by V4L2's names (`bgfx cameras` lists a camera's) → whole number, true/false or menu item, set at open
+    and on reload (`bgfx.live.cameras.controls`); ignored, with a warning, for other inputs."""
 
     device: str = "/dev/video0"
     width: int = field(default=1280, metadata={"range": (16, 7680)})
     height: int = field(default=720, metadata={"range": (16, 4320)})
     fps: float = field(default=30.0, metadata={"range": (1.0, 240.0)})
     fourcc: str = "MJPG"
+    controls: dict[str, int | bool | str] = field(default_factory=dict, metadata={"parse": parse_controls})
+
+    def __post_init__(self) -> None:
+        if self.controls is None:  # `controls:` left empty in the file
+            object.__setattr__(self, "controls", {})
 
 
 def parse_size(value: object) -> tuple[int, int]:

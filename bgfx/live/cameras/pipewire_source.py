@@ -35,7 +35,7 @@ CHUNK = 1 << 16
 
 def camera_nodes(dump: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The props of each PipeWire camera node in a `pw-dump` list (Video/Source, role Camera or none), ours left out,
-    with `bgfx.mjpeg`: whether it offers MJPEG."""
+    with `bgfx.mjpeg`: whether it offers MJPEG, and `bgfx.formats`: its formats as text (`bgfx cameras`)."""
     cameras = []
     for item in dump:
         info = item.get("info") or {}
@@ -44,9 +44,19 @@ def camera_nodes(dump: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         if props.get("media.role", "Camera") != "Camera" or _is_ours(props):
             continue
-        formats = (info.get("params") or {}).get("EnumFormat") or []
-        cameras.append({**props, "bgfx.mjpeg": any(f.get("mediaSubtype") == "mjpg" for f in formats if isinstance(f, dict))})
+        formats = [f for f in (info.get("params") or {}).get("EnumFormat") or [] if isinstance(f, dict)]
+        cameras.append({**props, "bgfx.mjpeg": any(f.get("mediaSubtype") == "mjpg" for f in formats),
+                        "bgfx.formats": sorted({_format_text(f) for f in formats})})
     return cameras
+
+
+def _format_text(param: dict[str, Any]) -> str:
+    """An EnumFormat param as "MJPG 1280x720" or "YUY2" (a size or format given as a range: its default)."""
+    name, size = param.get("format", param.get("mediaSubtype", "?")), param.get("size")
+    name, size = (value.get("default", value) if isinstance(value, dict) and "default" in value else value
+                  for value in (name, size))
+    name = "MJPG" if param.get("mediaSubtype") == "mjpg" else str(name)
+    return f"{name} {size['width']}x{size['height']}" if isinstance(size, dict) and "width" in size else name
 
 
 def _is_ours(props: dict[str, Any]) -> bool:

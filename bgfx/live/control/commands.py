@@ -52,8 +52,8 @@ TABLE: tuple[Verb, ...] = (
     Verb("order", "NAME,NAME", "run the chain's effects in this order", lambda h, arg: h.edits.order(arg or "")),
     Verb("save", None, "write the live settings into the config file (its comments kept)", lambda h, arg: h.edits.save()),
     Verb("revert", None, "drop unsaved changes: the config file again", lambda h, arg: h.reload()),
-    Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets)", lambda h, arg: h.settings(),
-         query=True),
+    Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets, the camera's controls)",
+         lambda h, arg: h.settings(), query=True),
 )
 VERBS: dict[str, Verb] = {verb.name: verb for verb in TABLE}
 

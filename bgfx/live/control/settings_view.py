@@ -3,7 +3,8 @@
 Each effect of the running chain with its type, on/off state and parameters,
 each parameter with what a control needs: its kind (int, float, colour, path,
 choice, bool), its value and its range or choices, read from the schema's
-field metadata, the same the config file is validated by.
+field metadata, the same the config file is validated by; and the camera's own controls as it has them now
+(`controls`: what capture.controls may set).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
+from bgfx.live.cameras.controls import view as controls_view
+from bgfx.live.capture import takes_controls
 from bgfx.live.settings import Config
 from bgfx.vision.effects import EFFECTS
 from bgfx.vision.pipeline import Pipeline
@@ -33,6 +36,8 @@ def describe(config: Config, pipeline: Pipeline, *, preset: str, paused: bool, u
         "presets": list(config.preset_names), "model": pipeline.person_model,
         "models": list(config.segmentation.models), "effects": effects,
         "refine": parameters(config.refine, skip=("enabled",)), "effect_types": list(EFFECTS),
+        "controls": controls_view(device if takes_controls(device := config.capture.device) else None,
+                                  config.capture.controls),
     }  # fmt: skip
 
 

@@ -93,6 +93,16 @@ function renderSelect(id, options, chosen, verb) {
   select.onchange = () => ask(`${verb} ${select.value}`);
 }
 
+function renderCameraControls(controls) {
+  // Read-only: the camera's controls as it has them now; capture.controls in the config file sets them.
+  $("camera-note").textContent = controls.note || (controls.device ? `${controls.device}: set in capture.controls` : "");
+  $("camera-controls").replaceChildren(...controls.camera.map((c) => element("li", {"data-control": c.name},
+    `${c.name} = ${c.value === null ? "?" : c.value}`,
+    element("span", {class: "choices"}, ` (${c.choices}; default ${c.default})`),
+    c.wanted === null ? "" : element("strong", {}, ` capture.controls: ${c.wanted}`),
+    c.inactive ? " · set by an automatic mode" : "")));
+}
+
 async function loadSettings() {
   const response = await fetch("/api/settings");
   const answer = await response.json();
@@ -101,6 +111,7 @@ async function loadSettings() {
   renderEffects();
   $("refine").replaceChildren(...Object.entries(settings.refine).map(([name, spec]) => control("refine", name, spec)));
   renderSelect("preset", settings.presets.map((name) => ({value: name, label: name})), settings.preset, "preset");
+  renderCameraControls(settings.controls);
   $("pause").textContent = settings.paused ? "Resume" : "Pause";
   $("unsaved").textContent = settings.unsaved ? "unsaved changes" : "";
 }
