@@ -1,0 +1,89 @@
+"""`denoise`: a dark room's sensor noise averaged away over time where the picture is still, on the whole frame.
+
+A recursive filter: the running estimate moves a share k of the way to each new frame (k = 1 / (1 + 7 ·
+strength/100): at 100 about 15 frames are averaged, noise std falls ~3.5x). Where something moves the
+estimate is reset to the new frame, so nothing trails: the frame is cut into 8x8-px tiles (the same
+shrink as everywhere, to 1/8 size), each tile's largest channel difference between the new frame and the
+estimate (kept at that size too) is compared with a threshold of `_NOISE_FACTOR` times the median tile
+difference (the noise's own level: most tiles are still) and at least `_MIN_THRESHOLD` levels; moving tiles
+and their neighbours are taken from the new frame whole. All in uint8 on reused buffers.
+
+Put it after `light`: the lifted frame's noise is several levels, which uint8 averages well; before the lift
+the estimate's rounding (±2 levels) would be lifted with the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Mapping
+
+import cv2
+import numpy as np
+
+from bgfx.vision.resize import shrink
+
+TILE = 8  # px: the motion test's resolution
+_NOISE_FACTOR = 3.0
+_MIN_THRESHOLD = 6.0  # levels: a tile's mean changing less than this is never called motion
+_GROW = np.ones((3, 3), np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class Denoise:
+    """strength 0..100: how many frames are averaged where still (0: off, 100: ~15)."""
+
+    needs: ClassVar[frozenset[str]] = frozenset()
+    strength: int = field(default=60, metadata={"range": (0, 100)})
+
+    def prepare(self) -> DenoiseRuntime:
+        return DenoiseRuntime(self)
+
+
+class DenoiseRuntime:
+    """The running estimate, (H, W, 3) uint8 and (H/8, W/8, 3) float32, and the last frame's timestamp."""
+
+    def __init__(self, settings: Denoise) -> None:
+        self.settings = settings
+        self.share = 1.0 / (1.0 + 7.0 * settings.strength / 100.0)  # k: of the new frame, where still
+        self._estimate: np.ndarray | None = None
+        self._small: np.ndarray | None = None
+        self._moving = np.empty(0, np.uint8)
+        self._last_ms: int | None = None
+        self.moving_tiles = np.zeros((0, 0), bool)  # the last frame's verdict per tile (for tests and benchmarks)
+
+    def _reset(self, image: np.ndarray, small: np.ndarray) -> np.ndarray:
+        self._estimate = image.copy()
+        self._small = small.astype(np.float32)
+        self._moving = np.empty(image.shape[:2], np.uint8)
+        self.moving_tiles = np.ones(small.shape[:2], bool)
+        return image.copy()
+
+    def moving(self, small: np.ndarray) -> np.ndarray:
+        """(h, w) uint8 255 on the tiles (and their neighbours) whose largest channel differs from the estimate
+        by more than the threshold, from the new frame's (h, w, 3) uint8 tile means."""
+        difference = cv2.absdiff(small.astype(np.float32), self._small).max(axis=2)
+        threshold = max(_MIN_THRESHOLD, _NOISE_FACTOR * float(np.median(difference)))
+        tiles = (difference > threshold).astype(np.uint8) * 255
+        self.moving_tiles = tiles > 0
+        return cv2.dilate(tiles, _GROW)
+
+    def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
+        if self.settings.strength == 0:
+            return image.copy()
+        height, width = image.shape[:2]
+        small = shrink(image, (max(1, width // TILE), max(1, height // TILE)))
+        stale = self._last_ms is None or timestamp_ms < self._last_ms
+        self._last_ms = timestamp_ms
+        if stale or self._estimate is None or self._estimate.shape != image.shape or self._small.shape != small.shape:
+            return self._reset(image, small)
+        tiles = self.moving(small)
+        cv2.resize(tiles, (width, height), dst=self._moving, interpolation=cv2.INTER_NEAREST)
+        cv2.addWeighted(self._estimate, 1.0 - self.share, image, self.share, 0.0, dst=self._estimate)
+        cv2.copyTo(image, self._moving, self._estimate)
+        self._small += self.share * (small - self._small)
+        moved = tiles > 0
+        self._small[moved] = small[moved]
+        return self._estimate.copy()
+
+    def close(self) -> None:
+        """Nothing held but memory."""
