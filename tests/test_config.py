@@ -19,7 +19,8 @@ def test_shipped_default_loads() -> None:
     assert cfg.segmentation.model == "selfie_landscape"
     assert [item.name for item in cfg.effects] == ["blur"] and isinstance(cfg.effects[0].effect, Blur)
     assert cfg.hotkeys["<ctrl>+<alt>+m"] == "next-model"
-    assert set(cfg.presets) == {"blur", "grey-room", "plain"}
+    assert set(cfg.presets) == {"blur", "grey-room", "plain", "dim-room"}
+    assert [item.name for item in cfg.presets["dim-room"]] == ["light", "denoise", "studio_light", "blur"]
 
 
 def test_every_error_of_a_file_at_once_with_key_paths(tmp_path: Path) -> None:
@@ -108,7 +109,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_a_file_without_effects_keeps_the_shipped_chain(tmp_path: Path, text: str) -> None:
     cfg = config.load(write(tmp_path, text))
     assert [item.name for item in cfg.effects] == ["blur"]  # never an empty chain by omission
-    assert set(cfg.presets) == {"blur", "grey-room", "plain"}
+    assert set(cfg.presets) == {"blur", "grey-room", "plain", "dim-room"}
 
 
 def test_an_explicitly_empty_chain_is_allowed_and_said(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

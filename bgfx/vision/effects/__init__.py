@@ -20,9 +20,12 @@ import numpy as np
 
 from bgfx.errors import CommandError
 from bgfx.vision.effects.blur import Blur
+from bgfx.vision.effects.denoise import Denoise
 from bgfx.vision.effects.hair_tint import HairTint
+from bgfx.vision.effects.light import Light
 from bgfx.vision.effects.replace import Replace
 from bgfx.vision.effects.simple import Desaturate, Mirror
+from bgfx.vision.effects.studio_light import StudioLight
 from bgfx.vision.timing import StageClock, stage
 
 Masks = Mapping[str, np.ndarray]
@@ -46,6 +49,9 @@ EFFECTS: dict[str, type] = {
     "hair_tint": HairTint,
     "desaturate": Desaturate,
     "mirror": Mirror,
+    "light": Light,
+    "denoise": Denoise,
+    "studio_light": StudioLight,
 }
 
 
