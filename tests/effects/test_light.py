@@ -19,6 +19,8 @@ from bgfx.vision.frame import Frame
 from bgfx.vision.pipeline import Pipeline, SegmentationSettings
 from tests.conftest import TESTDATA
 
+pytestmark = pytest.mark.models
+
 DESK_FACE = (slice(85, 215), slice(530, 630))  # the desk clip's face (forehead to chin, glasses in), 960x540
 DOCTOR = TESTDATA / "stills" / "doctor-5871743_640.jpg"
 DOCTOR_FACE = (slice(105, 165), slice(305, 385))  # forehead, eyes and cheeks above the beard, 640x427
