@@ -10,8 +10,9 @@ frame size only where the background shows and only where it changed.
 `depth` > 0 is a portrait blur, as Windows' and Meet's: the background right
 next to the person is blurred by (1 - depth/100) of the full strength, and the
 blur grows with the distance from the person (the distance transform of the
-mask at the pyramid level) to the full strength `REACH` of the frame width
-away; three normalised blurs are blended per pixel by that distance.
+mask) to the full strength `REACH` of the frame width away: three normalised
+blurs, each at its own pyramid level and scaled to the nearest one's, are
+blended per pixel by that distance.
 """
 
 from __future__ import annotations
@@ -68,40 +69,61 @@ class BlurRuntime:
         """The full blur's Gaussian sigma in frame px for a frame `width` px wide."""
         return self.settings.strength / 100.0 * 0.06 * width
 
+    def factors(self, width: int) -> tuple[int, int]:
+        """(pyramid level of the output, multiple the frame's sides are padded to): the full blur's level, or a
+        portrait's nearest blur's (its farther blurs are worked out at their own levels and scaled to it)."""
+        sigma = self.sigma(width)
+        if self.settings.depth == 0:
+            return level(sigma), level(sigma)
+        return level(self.near_sigma(width)), 8
+
+    def near_sigma(self, width: int) -> float:
+        """A portrait blur's sigma next to the person, frame px (at least MIN_SIGMA px at level 2)."""
+        return max(2.0 * MIN_SIGMA, self.sigma(width) * (1.0 - self.settings.depth / 100.0))
+
     def small_background(self, image: np.ndarray, alpha: np.ndarray, factor: int) -> np.ndarray:
         """(H/f, W/f, 3) uint8 blurred background of image (H, W, 3) uint8 by alpha (H, W) uint8, sides multiples of f."""
+        sigma = self.sigma(image.shape[1])
+        if self.settings.depth == 0:
+            return np.clip(self._level_blur(image, alpha, factor, sigma), 0, 255).astype(np.uint8)
+        return np.clip(self._portrait(image, alpha, factor), 0, 255).astype(np.uint8)
+
+    @staticmethod
+    def _level_blur(image: np.ndarray, alpha: np.ndarray, factor: int, sigma: float) -> np.ndarray:
+        """(H/f, W/f, 3) float32 normalised blur of sigma frame px, worked out at level f."""
         small = shrunk(image, factor).astype(np.float32)
-        size = (small.shape[1], small.shape[0])
         # Bilinear reads ~2 mask rows per output row instead of all of them; the weight is eroded
         # and blurred by several small pixels next, so its aliasing cannot show.
-        person = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
+        person = cv2.resize(alpha, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
         # Grow the person a little so its soft edge does not tint the background either.
         weight = cv2.erode(1.0 - person.astype(np.float32) * (1.0 / 255.0), np.ones((3, 3), np.uint8))
-        sigma = self.sigma(image.shape[1]) / factor
-        if self.settings.depth == 0:
-            return np.clip(normalised_blur(small, weight, sigma), 0, 255).astype(np.uint8)
-        return np.clip(self._portrait(small, weight, person, sigma), 0, 255).astype(np.uint8)
+        return normalised_blur(small, weight, sigma / factor)
 
-    def _portrait(self, small: np.ndarray, weight: np.ndarray, person: np.ndarray, sigma: float) -> np.ndarray:
-        """(h, w, 3) float32: three normalised blurs (near, between, far sigma) blended by distance from the person."""
-        near = max(MIN_SIGMA, sigma * (1.0 - self.settings.depth / 100.0))
-        far = max(near, sigma)
-        levels = [normalised_blur(small, weight, s) for s in (near, (near * far) ** 0.5, far)]
-        distance = cv2.distanceTransform((person <= 127).view(np.uint8), cv2.DIST_L2, 3)
-        reach = REACH * small.shape[1]
+    def _portrait(self, image: np.ndarray, alpha: np.ndarray, factor: int) -> np.ndarray:
+        """(H/f, W/f, 3) float32: three normalised blurs (near, between, far sigma), each at its own level and
+        scaled to level f, blended by the distance from the person (sides multiples of 8)."""
+        width = image.shape[1]
+        near, far = self.near_sigma(width), max(self.near_sigma(width), self.sigma(width))
+        size = (width // factor, image.shape[0] // factor)
+        levels = []
+        for sigma in (near, (near * far) ** 0.5, far):
+            blurred = self._level_blur(image, alpha, level(sigma), sigma)
+            levels.append(cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR) if blurred.shape[1] != size[0] else blurred)
+        person = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR) > 127
+        distance = cv2.distanceTransform((~person).view(np.uint8), cv2.DIST_L2, 3) * (factor / width)  # frame widths
         # position 0 (near) .. 2 (far) along the geometric ladder of sigmas, from the sigma wanted at this distance
-        wanted = near + (far - near) * np.minimum(distance / reach, 1.0)
-        position = np.log(wanted / near) / max(1e-6, np.log(far / near)) * 2.0 if far > near else np.zeros_like(wanted)
-        upper = np.clip(position - 1.0, 0.0, 1.0)[..., None]
+        wanted = near + (far - near) * np.minimum(distance / REACH, 1.0)
+        position = np.log(wanted / near) * (2.0 / max(1e-6, float(np.log(far / near))))
         lower = np.clip(position, 0.0, 1.0)[..., None]
+        upper = np.clip(position - 1.0, 0.0, 1.0)[..., None]
         mixed = levels[0] + (levels[1] - levels[0]) * lower
         return mixed + (levels[2] - mixed) * upper
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         alpha = masks["person"]
         height, width = alpha.shape
-        factor = level(self.sigma(width), (width, height))
-        source, cover = padded(image, factor), padded(alpha, factor)
+        factor, multiple = self.factors(width)
+        source, cover = padded(image, multiple), padded(alpha, multiple)
         small = self.small_background(source, cover, factor)
         # light wrap reads the background inside the person's edge too: then all of it is kept
         visible = np.ones(small.shape[:2], bool) if self.settings.light_wrap > 0 else ~opaque_tiles(cover, factor)

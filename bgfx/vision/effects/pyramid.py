@@ -32,7 +32,7 @@ BLOCK = (64, 32)  # px (rows, columns) scaled up in one call: one call per run o
 TARGET_SIGMA = 2.0  # small px: the smallest blur kept at a level (finer and the bilinear upscale shows its pixels)
 
 
-def level(sigma: float, size: tuple[int, int]) -> int:
+def level(sigma: float) -> int:
     """The shrink factor (2, 4 or 8) for a blur of `sigma` frame px: the largest that keeps sigma >= TARGET_SIGMA
     small px; frames whose sides are not multiples of it are padded (`padded`)."""
     for factor in (8, 4):
