@@ -70,7 +70,8 @@ def test_opaque_tiles_are_the_ones_wholly_255() -> None:
 
 
 def test_the_level_keeps_the_blur_a_few_small_pixels_wide() -> None:
-    assert level(46.0) == 8 and level(12.0) == 4 and level(3.0) == 2
+    assert level(46.0, (1280, 720)) == 16 and level(46.0, (1920, 1080)) == 8 and level(12.0, (1280, 720)) == 4
+    assert level(3.0, (1280, 720)) == 2 and level(46.0, (1282, 721)) == 16  # none divides: padded
 
 
 def test_a_kept_canvas_stays_within_a_small_error_of_recomputing_every_frame(desk) -> None:

@@ -48,13 +48,13 @@ class Blur:
 def normalised_blur(image: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
     """(h, w, 3) float32 blur of image (h, w, 3) float32 by background weight (h, w) float32 0..1, sigma in px.
 
-    Where almost no background is near (norm under 5 %: deep inside the person, never shown) the plain blur.
+    image x weight and weight are blurred as one 4-channel picture. Where almost no background is near (norm
+    under 5 %: deep inside the person, where the background never shows) the small picture itself fills in.
     """
-    blurred = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    norm = cv2.GaussianBlur(weight, (0, 0), sigma)
-    plain = cv2.GaussianBlur(image, (0, 0), sigma)
-    trust = np.clip(norm * 20.0, 0.0, 1.0)[..., None]
-    return blurred / np.maximum(norm, 1e-4)[..., None] * trust + plain * (1.0 - trust)
+    stacked = cv2.GaussianBlur(np.concatenate((image * weight[..., None], weight[..., None]), axis=2), (0, 0), sigma)
+    norm = stacked[..., 3:]
+    trust = np.clip(norm * 20.0, 0.0, 1.0)
+    return stacked[..., :3] / np.maximum(norm, 1e-4) * trust + image * (1.0 - trust)
 
 
 class BlurRuntime:
@@ -69,13 +69,15 @@ class BlurRuntime:
         """The full blur's Gaussian sigma in frame px for a frame `width` px wide."""
         return self.settings.strength / 100.0 * 0.06 * width
 
-    def factors(self, width: int) -> tuple[int, int]:
+    def factors(self, size: tuple[int, int]) -> tuple[int, int]:
         """(pyramid level of the output, multiple the frame's sides are padded to): the full blur's level, or a
-        portrait's nearest blur's (its farther blurs are worked out at their own levels and scaled to it)."""
-        sigma = self.sigma(width)
+        portrait's nearest blur's (its farther blurs are worked out at their own levels and scaled to it).
+        size: the frame's (w, h)."""
+        width = size[0]
         if self.settings.depth == 0:
-            return level(sigma), level(sigma)
-        return level(self.near_sigma(width)), 8
+            factor = level(self.sigma(width), size)
+            return factor, factor
+        return level(self.near_sigma(width), size), level(self.sigma(width), size)
 
     def near_sigma(self, width: int) -> float:
         """A portrait blur's sigma next to the person, frame px (at least MIN_SIGMA px at level 2)."""
@@ -101,13 +103,13 @@ class BlurRuntime:
 
     def _portrait(self, image: np.ndarray, alpha: np.ndarray, factor: int) -> np.ndarray:
         """(H/f, W/f, 3) float32: three normalised blurs (near, between, far sigma), each at its own level and
-        scaled to level f, blended by the distance from the person (sides multiples of 8)."""
+        scaled to level f, blended by the distance from the person (sides multiples of the far level)."""
         width = image.shape[1]
         near, far = self.near_sigma(width), max(self.near_sigma(width), self.sigma(width))
         size = (width // factor, image.shape[0] // factor)
         levels = []
         for sigma in (near, (near * far) ** 0.5, far):
-            blurred = self._level_blur(image, alpha, level(sigma), sigma)
+            blurred = self._level_blur(image, alpha, level(sigma, (width, image.shape[0])), sigma)
             levels.append(cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR) if blurred.shape[1] != size[0] else blurred)
         person = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR) > 127
         distance = cv2.distanceTransform((~person).view(np.uint8), cv2.DIST_L2, 3) * (factor / width)  # frame widths
@@ -122,7 +124,7 @@ class BlurRuntime:
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         alpha = masks["person"]
         height, width = alpha.shape
-        factor, multiple = self.factors(width)
+        factor, multiple = self.factors((width, height))
         source, cover = padded(image, multiple), padded(alpha, multiple)
         small = self.small_background(source, cover, factor)
         # light wrap reads the background inside the person's edge too: then all of it is kept

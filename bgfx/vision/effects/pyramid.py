@@ -5,18 +5,20 @@ pixels in it, so it is worked out on the frame shrunk by a power of two
 (`level`: 2, 4 or 8, the memoised halvings of `resize.shrink`, shared with the
 motion gate and refinement) and only scaled back up at the end. That last step,
 a 1280x720x3 upscale, was the blur's largest cost (~1.8 ms). `Canvas` keeps the
-full-size background from frame to frame and redoes it by blocks of
-`BLOCK` px, and only the blocks that
+full-size background from frame to frame and redoes only the bounding box of
+the tiles (f x f px) that
 
 - show some background (not wholly inside the person's opaque core: there the
   blend copies the person and never reads the background), and
 - changed: a pixel of the small blurred background, or one of its neighbours
   (bilinear reads them), differs by more than `TOLERANCE` grey levels from the
-  one its block was last scaled from, or the block was never scaled.
+  one its tile was last scaled from, or the tile was never scaled.
 
-A still room therefore costs the small blur alone. Each block is scaled from the
+A still room therefore costs the small blur alone; a moving one a resize of the
+part that moved (bands or blocks scaled apart measured slower: each call pays a
+margin and its overhead; a pyrUp cascade costs 2.5x one bilinear resize). The box is scaled from the
 small picture with a one-pixel margin, so it is bit for bit what one whole-frame
-resize gives (the scale is an exact power of two); a reused block is off by at
+resize gives (the scale is an exact power of two); a reused tile is off by at
 most 2 x `TOLERANCE` grey levels.
 """
 
@@ -27,18 +29,16 @@ import numpy as np
 
 from bgfx.vision.resize import shrink
 
-TOLERANCE = 2  # grey levels a reused block of the background may differ from a fresh one (by half, see above)
-BLOCK = (64, 32)  # px (rows, columns) scaled up in one call: one call per run of blocks in a band of 64 rows
+TOLERANCE = 2  # grey levels a reused tile of the background may differ from a fresh one (by half, see above)
 TARGET_SIGMA = 2.0  # small px: the smallest blur kept at a level (finer and the bilinear upscale shows its pixels)
 
 
-def level(sigma: float) -> int:
-    """The shrink factor (2, 4 or 8) for a blur of `sigma` frame px: the largest that keeps sigma >= TARGET_SIGMA
-    small px; frames whose sides are not multiples of it are padded (`padded`)."""
-    for factor in (8, 4):
-        if sigma / factor >= TARGET_SIGMA:
-            return factor
-    return 2
+def level(sigma: float, size: tuple[int, int]) -> int:
+    """The shrink factor (2, 4, 8 or 16) for a blur of `sigma` frame px on a frame of `size` (w, h): the largest that
+    keeps sigma >= TARGET_SIGMA small px and divides both sides (720p: 16, 1080p: 8); if none divides, the largest
+    by sigma, and the frame is padded (`padded`)."""
+    fitting = [f for f in (16, 8, 4) if sigma / f >= TARGET_SIGMA] + [2]
+    return next((f for f in fitting if size[0] % f == 0 and size[1] % f == 0), fitting[0])
 
 
 def padded(image: np.ndarray, factor: int) -> np.ndarray:
@@ -57,15 +57,21 @@ def shrunk(image: np.ndarray, factor: int) -> np.ndarray:
 def opaque_tiles(alpha: np.ndarray, factor: int) -> np.ndarray:
     """(H/f, W/f) bool: the f x f tiles of (H, W) uint8 alpha (sides multiples of f) that are 255 throughout.
 
-    One tile row of f uint8 is one unsigned integer of f bytes, so the test is one AND reduction of H x W/f words.
+    A tile row of f <= 8 uint8 is one unsigned integer of f bytes, so the test is one AND reduction of H x W/f
+    words; 16 x 16 tiles are 2 x 2 of 8 x 8 ones.
     """
     height, width = alpha.shape
-    words = np.ascontiguousarray(alpha).view(np.dtype(f"u{factor}")).reshape(height // factor, factor, width // factor)
-    return np.bitwise_and.reduce(words, axis=1) == np.iinfo(np.dtype(f"u{factor}")).max
+    if factor > 8:
+        inner = opaque_tiles(alpha, 8)
+        step = factor // 8
+        return inner.reshape(height // factor, step, width // factor, step).all(axis=(1, 3))
+    word = np.dtype(f"u{factor}")
+    words = np.ascontiguousarray(alpha).view(word).reshape(height // factor, factor, width // factor)
+    return np.bitwise_and.reduce(words, axis=1) == np.iinfo(word).max
 
 
 class Canvas:
-    """The full-size blurred background kept between frames; `update` rescales only stale, visible blocks."""
+    """The full-size blurred background kept between frames; `update` rescales only where visible tiles went stale."""
 
     def __init__(self) -> None:
         self._full: np.ndarray | None = None  # (H, W, 3) uint8
@@ -75,7 +81,7 @@ class Canvas:
         self.refreshed = 0.0  # share of the frame's tiles rescaled by the last update (for tests and benchmarks)
 
     def reset(self) -> None:
-        """Forget what was scaled: the next update rescales every visible block (the buffers are kept)."""
+        """Forget what was scaled: the next update rescales every visible tile (the buffers are kept)."""
         if self._valid is not None:
             self._valid[:] = False
 
@@ -90,29 +96,25 @@ class Canvas:
             self._built = np.empty_like(small)
             self._valid = np.zeros(small.shape[:2], bool)
             self._factor = factor
-        changed = cv2.dilate((cv2.absdiff(small, self._built).max(axis=2) > TOLERANCE).view(np.uint8), np.ones((3, 3), np.uint8))
-        stale = visible & ((changed != 0) | ~self._valid)
-        self.refreshed = float(stale.mean())
-        if stale.any():
+        # a channel off by more than TOLERANCE (255 there), any channel (grey > 0), here or next to it (bilinear)
+        over = cv2.threshold(cv2.absdiff(small, self._built), TOLERANCE, 255, cv2.THRESH_BINARY)[1]
+        changed = cv2.dilate(cv2.cvtColor(over, cv2.COLOR_BGR2GRAY), np.ones((3, 3), np.uint8)).view(bool)
+        stale = visible & (changed | ~self._valid)
+        self.refreshed = float(np.count_nonzero(stale)) / stale.size
+        if self.refreshed:
             self._rescale(small, stale, factor)
         return self._full
 
     def _rescale(self, small: np.ndarray, stale: np.ndarray, factor: int) -> None:
-        """Scale the runs of blocks holding a stale tile, band by band, each with a one-pixel margin of small."""
-        height, width = stale.shape
-        rows, cols = BLOCK[0] // factor, BLOCK[1] // factor
-        bands = -(-height // rows)
-        blocks = np.zeros((bands * rows, -(-width // cols) * cols), bool)
-        blocks[:height, :width] = stale
-        blocks = blocks.reshape(bands, rows, -1, cols).any(axis=(1, 3))
-        for band in np.flatnonzero(blocks.any(axis=1)):
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], blocks[band].view(np.int8), [0]))))
-            y0, y1 = band * rows, min(height, (band + 1) * rows)
-            for start, stop in zip(edges[::2], edges[1::2]):
-                self._scale_region(small, (y0, y1), (start * cols, min(width, stop * cols)), factor)
-        done = np.repeat(np.repeat(blocks, rows, axis=0), cols, axis=1)[:height, :width]  # whole blocks were scaled
-        self._built[done] = small[done]
-        self._valid |= done
+        """Scale the bounding box of the stale tiles in one call (cheaper than several: each pays a margin), or
+        the whole frame when the box is over half of it."""
+        x, y, w, h = cv2.boundingRect(stale.view(np.uint8))
+        if w * h * 2 > stale.size:  # most of the frame: one resize straight into the canvas, no margin to crop
+            cv2.resize(small, (self._full.shape[1], self._full.shape[0]), dst=self._full, interpolation=cv2.INTER_LINEAR)
+            self._built[:] = small
+            self._valid[:] = True
+            return
+        self._scale_region(small, (y, y + h), (x, x + w), factor)
 
     def _scale_region(self, small: np.ndarray, ys: tuple[int, int], xs: tuple[int, int], factor: int) -> None:
         """Scale small[ys, xs] into the canvas, reading one more small pixel on each side that has one."""
@@ -124,3 +126,5 @@ class Canvas:
         self._full[y0 * factor : y1 * factor, x0 * factor : x1 * factor] = scaled[
             top * factor : (top + y1 - y0) * factor, left * factor : (left + x1 - x0) * factor
         ]
+        self._built[y0:y1, x0:x1] = small[y0:y1, x0:x1]
+        self._valid[y0:y1, x0:x1] = True
