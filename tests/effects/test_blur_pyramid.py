@@ -32,7 +32,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-def test_the_canvas_scales_blocks_bit_for_bit_as_one_whole_frame_resize() -> None:
+def test_the_canvas_scales_tiles_bit_for_bit_as_one_whole_frame_resize() -> None:
     rng = np.random.default_rng(0)
     small = rng.integers(0, 256, (90, 160, 3), dtype=np.uint8)
     whole = cv2.resize(small, (1280, 720), interpolation=cv2.INTER_LINEAR)
@@ -40,11 +40,11 @@ def test_the_canvas_scales_blocks_bit_for_bit_as_one_whole_frame_resize() -> Non
     visible = rng.random((90, 160)) > 0.6
     full = canvas.update(small, visible, 8)
     shown = np.repeat(np.repeat(visible, 8, axis=0), 8, axis=1)
-    assert np.array_equal(full[shown], whole[shown])  # every block with its margin: no seams
+    assert np.array_equal(full[shown], whole[shown])  # every box with its margin: no seams
     assert np.array_equal(canvas.update(small, np.ones((90, 160), bool), 8), whole)
 
 
-def test_only_changed_visible_blocks_are_rescaled_and_hidden_ones_are_caught_up_when_shown() -> None:
+def test_only_changed_visible_tiles_are_rescaled_and_hidden_ones_are_caught_up_when_shown() -> None:
     small = np.full((90, 160, 3), 100, np.uint8)
     canvas = Canvas()
     everywhere = np.ones((90, 160), bool)

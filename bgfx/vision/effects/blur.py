@@ -2,7 +2,7 @@
 
 The background is blurred with the person masked out (normalised convolution:
 blur(image*w)/blur(w), w = background weight), so the person's colours never
-bleed into it. The blur runs at a pyramid level (the frame shrunk 2, 4 or 8
+bleed into it. The blur runs at a pyramid level (the frame shrunk 2, 4, 8 or 16
 times, `pyramid.level`) where its kernel stays a few pixels wide; at that
 strength the loss of resolution is invisible. `pyramid.Canvas` brings it back to
 frame size only where the background shows and only where it changed.
@@ -27,7 +27,7 @@ from bgfx.vision.effects.composite import Workspace, blend_into, light_wrap
 from bgfx.vision.effects.pyramid import Canvas, level, opaque_tiles, padded, shrunk
 
 REACH = 0.3  # share of the frame width from the person's edge at which a portrait blur is at full strength
-MIN_SIGMA = 1.0  # small px: the least blur a portrait level applies (finer is below the level's resolution)
+MIN_NEAR_SIGMA = 2.0  # frame px: the least blur a portrait applies next to the person (1 px at level 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,8 @@ class BlurRuntime:
         return level(self.near_sigma(width), size), level(self.sigma(width), size)
 
     def near_sigma(self, width: int) -> float:
-        """A portrait blur's sigma next to the person, frame px (at least MIN_SIGMA px at level 2)."""
-        return max(2.0 * MIN_SIGMA, self.sigma(width) * (1.0 - self.settings.depth / 100.0))
+        """A portrait blur's sigma next to the person, frame px."""
+        return max(MIN_NEAR_SIGMA, self.sigma(width) * (1.0 - self.settings.depth / 100.0))
 
     def small_background(self, image: np.ndarray, alpha: np.ndarray, factor: int) -> np.ndarray:
         """(H/f, W/f, 3) uint8 blurred background of image (H, W, 3) uint8 by alpha (H, W) uint8, sides multiples of f."""

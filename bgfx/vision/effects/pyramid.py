@@ -2,9 +2,9 @@
 
 A background blur of sigma 20-70 px (at 720p) has nothing finer than a few
 pixels in it, so it is worked out on the frame shrunk by a power of two
-(`level`: 2, 4 or 8, the memoised halvings of `resize.shrink`, shared with the
+(`level`: 2, 4, 8 or 16, the memoised halvings of `resize.shrink`, shared with the
 motion gate and refinement) and only scaled back up at the end. That last step,
-a 1280x720x3 upscale, was the blur's largest cost (~1.8 ms). `Canvas` keeps the
+a 1280x720x3 upscale, costs about as much as the small blur itself. `Canvas` keeps the
 full-size background from frame to frame and redoes only the bounding box of
 the tiles (f x f px) that
 
@@ -92,7 +92,7 @@ class Canvas:
         """
         shape = (small.shape[0] * factor, small.shape[1] * factor, 3)
         if self._full is None or self._full.shape != shape or self._factor != factor:
-            self._full = np.empty(shape, np.uint8)
+            self._full = np.zeros(shape, np.uint8)  # never scaled: black, never an old frame's memory
             self._built = np.empty_like(small)
             self._valid = np.zeros(small.shape[:2], bool)
             self._factor = factor
