@@ -75,7 +75,7 @@ def test_the_level_keeps_the_blur_a_few_small_pixels_wide() -> None:
 
 
 def test_a_kept_canvas_stays_within_a_small_error_of_recomputing_every_frame(desk) -> None:
-    image, alpha = desk
+    image, alpha = desk[0], desk[1].copy()  # writeable: the canvas is brought up to date on every frame
     kept, fresh = Blur().prepare(), Blur().prepare()
     shares, scores = [], []
     for seed in range(6):
@@ -144,3 +144,17 @@ def test_a_portrait_blur_takes_any_frame_size_and_nobody() -> None:
     image = rng.integers(0, 256, (270, 482, 3), dtype=np.uint8)  # sides no multiple of 8
     out = Blur(depth=60).prepare().apply(image, {"person": np.zeros((270, 482), np.uint8)}, 0)
     assert out.shape == image.shape and out.std() < 0.3 * image.std()
+
+
+def test_the_same_read_only_alpha_reuses_the_whole_background(desk) -> None:
+    image, alpha = desk
+    kept = alpha.copy()
+    kept.flags.writeable = False  # as the pipeline hands back a reused alpha
+    runtime = Blur().prepare()
+    runtime.apply(image, {"person": kept}, 0)
+    dark = image // 2  # were the background redone, it would darken
+    background = kept == 0
+    reused = runtime.apply(dark, {"person": kept}, 0)
+    redone = runtime.apply(dark, {"person": alpha.copy()}, 0)  # a new (writeable) alpha: worked out afresh
+    assert np.abs(reused[background].astype(int) - redone[background]).mean() > 10
+    assert np.array_equal(reused[alpha == 255], dark[alpha == 255])  # the person is always this frame's

@@ -64,6 +64,7 @@ class BlurRuntime:
         self.settings = settings
         self._workspace = Workspace()
         self.canvas = Canvas()
+        self._alpha: np.ndarray | None = None  # the last frame's alpha
 
     def sigma(self, width: int) -> float:
         """The full blur's Gaussian sigma in frame px for a frame `width` px wide."""
@@ -122,14 +123,26 @@ class BlurRuntime:
         return mixed + (levels[2] - mixed) * upper
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
+        """The blurred frame; the background of the last frame as it is when the alpha is the very read-only array
+        of the last frame (the pipeline hands the same one back while the motion gate finds the picture still)."""
         alpha = masks["person"]
         height, width = alpha.shape
-        factor, multiple = self.factors((width, height))
+        if alpha is self._alpha and not alpha.flags.writeable and self.canvas.picture is not None:
+            background = self.canvas.picture[:height, :width].copy()
+        else:
+            background = self._background(image, alpha)[:height, :width].copy()  # the output is built in it
+        self._alpha = alpha
+        foreground = light_wrap(image, background, alpha, self.settings.light_wrap, self._workspace)
+        return blend_into(background, foreground, alpha, self._workspace)
+
+    def _background(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The canvas brought up to date with this frame: (H', W', 3) uint8, H', W' the padded sides."""
+        factor, multiple = self.factors((alpha.shape[1], alpha.shape[0]))
         source, cover = padded(image, multiple), padded(alpha, multiple)
         small = self.small_background(source, cover, factor)
         # light wrap reads the background inside the person's edge too: then all of it is kept
         visible = np.ones(small.shape[:2], bool) if self.settings.light_wrap > 0 else ~opaque_tiles(cover, factor)
-        background = self.canvas.update(small, visible, factor)[:height, :width].copy()  # the output is built in it
+        return self.canvas.update(small, visible, factor)
         foreground = light_wrap(image, background, alpha, self.settings.light_wrap, self._workspace)
         return blend_into(background, foreground, alpha, self._workspace)
 

@@ -80,6 +80,11 @@ class Canvas:
         self._factor = 0
         self.refreshed = 0.0  # share of the frame's tiles rescaled by the last update (for tests and benchmarks)
 
+    @property
+    def picture(self) -> np.ndarray | None:
+        """The background as the last update left it (this object's buffer), None before the first."""
+        return self._full
+
     def reset(self) -> None:
         """Forget what was scaled: the next update rescales every visible tile (the buffers are kept)."""
         if self._valid is not None:
