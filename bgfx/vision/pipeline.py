@@ -198,7 +198,7 @@ class Pipeline:
         count = self._frame_count
         self._frame_count += 1
         with stage(clock, "segmentation"):
-            due = self.mode is RunningMode.IMAGE or not self.segmenters or self.gate.due(frame.image)
+            due = self.mode is RunningMode.IMAGE or not self.segmenters or self.gate.due(frame.image, frame.timestamp_ms)
             hair_every = self.settings.hair_every * self.gate.hair_factor * (1 if self.gate.moving else self.gate.still_every)
             for model, segmenter in sorted(self.segmenters.items(), key=lambda item: PERSON not in item[1].options.wanted):
                 if PERSON in segmenter.options.wanted:
@@ -239,15 +239,15 @@ class Pipeline:
 
     def masks(self, frame: Frame, results: dict[str, Segmentation], clock: StageClock | None = None) -> dict[str, np.ndarray]:
         """Refine each needed mask to frame size: mask name → (H, W) uint8 alpha."""
-        refined = {}
+        refined, still = {}, not self.gate.moving and self.gate.pan is None
         with stage(clock, "refine"):
             for mask, model in self._mask_source.items():
                 segmentation = results.get(model)
                 if segmentation is None:
                     continue
                 own_run = PERSON not in self.segmenters[model].options.wanted  # the hair model's, with its crop
-                box, shift = self._head.place(segmentation, frame.image) if own_run else (None, (0, 0))
-                refined[mask] = refine_placed(self._refiners[mask], segmentation.masks[mask], frame.image, box, shift)
+                box, shift = self._head.place(segmentation, frame.image) if own_run else self.gate.place(segmentation, frame.size)
+                refined[mask] = refine_placed(self._refiners[mask], segmentation.masks[mask], frame.image, box, shift, still)
         return refined
 
     def render(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None) -> np.ndarray:
@@ -285,12 +285,12 @@ def run_model(
 
 
 def refine_placed(
-    refiner: Refiner, mask: np.ndarray, image: np.ndarray, box: Box | None, shift: tuple[int, int]
+    refiner: Refiner, mask: np.ndarray, image: np.ndarray, box: Box | None, shift: tuple[int, int], still: bool = False
 ) -> np.ndarray:
     """A model mask refined to the frame's (H, W) uint8 alpha: a whole-frame mask moved by `shift` px first,
-    a crop's mask refined inside `box` and zero outside it."""
+    a crop's mask refined inside `box` and zero outside it; still: the last alpha may be reused (`Refiner`)."""
     if box is None:
-        return refiner(moved(mask, shift, (image.shape[1], image.shape[0])), image)
+        return refiner(moved(mask, shift, (image.shape[1], image.shape[0])), image, still)
     alpha = np.zeros(image.shape[:2], np.uint8)
     alpha[box[1] : box[3], box[0] : box[2]] = refiner(mask, image[box[1] : box[3], box[0] : box[2]])
     return alpha

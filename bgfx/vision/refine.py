@@ -14,6 +14,10 @@ flicker and hair kept at 0.5 ms more per 720p frame); only the final uint8 alpha
    at half the guide size and applied with the full guide, a quarter of the box
    filtering of cv2.ximgproc.guidedFilter (~0.8 ms at 320x180 here) for the same edges.
 3. Threshold/softness: a smoothstep around `threshold`, `softness` wide.
+
+While the picture is still (the motion gate's verdict: within its threshold of
+the frame the model last ran on) and the mask is the one refined last time, the
+last alpha is handed back as it is (read-only): a still room pays no refinement.
 """
 
 from __future__ import annotations
@@ -79,12 +83,25 @@ class Refiner:
         self._state: np.ndarray | None = None
         self._previous_guide: np.ndarray | None = None
         self._ramp_lut = _ramp_table(settings.threshold, settings.softness)
+        self._last: tuple[np.ndarray, tuple[int, ...], np.ndarray] | None = None  # (mask, frame shape, alpha)
 
     def reset(self) -> None:
         self._state = None
         self._previous_guide = None
+        self._last = None
 
-    def __call__(self, mask: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    def __call__(self, mask: np.ndarray, frame: np.ndarray, still: bool = False) -> np.ndarray:
+        """(H, W) uint8 alpha of `mask` on `frame`; still: the picture has not moved since the last call, so the
+        last alpha is reused when `mask` is the very array refined last time."""
+        last = self._last
+        if still and last is not None and last[0] is mask and last[1] == frame.shape:
+            return last[2]
+        alpha = self._refine(mask, frame)
+        alpha.flags.writeable = False
+        self._last = (mask, frame.shape, alpha)
+        return alpha
+
+    def _refine(self, mask: np.ndarray, frame: np.ndarray) -> np.ndarray:
         height, width = frame.shape[:2]
         s = self.settings
         if not s.enabled:
