@@ -39,6 +39,7 @@ class FramingStage:
         self._last_ms: int | None = None
         self._held = False  # once: framed, now held until `reframe` (or everyone has left)
         self._buffers: dict[str, np.ndarray] = {}
+        self._framed: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None  # (masks given, framed)
 
     @property
     def zoom(self) -> float:
@@ -54,8 +55,11 @@ class FramingStage:
         self.settings = settings
 
     def take_over(self, other: FramingStage) -> None:
-        """Continue from `other`'s state (a reload built a new pipeline): no jump back to the full view."""
-        self.mode, self._framer, self._last_ms, self._held = other.mode, other._framer, other._last_ms, other._held
+        """Continue from `other`'s state (a reload built a new pipeline): no jump back to the full view; the mode
+        in force (toggle-framing's) is kept unless the new section changes the mode."""
+        if other.settings.mode == self.settings.mode:
+            self.mode, self._held = other.mode, other._held
+        self._framer, self._last_ms = other._framer, other._last_ms
         if self._framer is not None:
             self._framer.retune(self.settings)
 
@@ -81,6 +85,7 @@ class FramingStage:
     def apply(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None, *,
               photo: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """(picture, masks) for the effects: the frame's (H, W, 3) uint8 and the masks' (H, W) uint8, framed."""
+        self._framed = None
         if self.mode == "off":
             self._framer = None
             return frame.image, masks
@@ -90,7 +95,16 @@ class FramingStage:
             if (x0, y0, x1, y1) == (0, 0, width, height):
                 return frame.image, masks
             image = self._scaled("image", frame.image[y0:y1, x0:x1], (width, height))
-            return image, {name: self._scaled(name, mask[y0:y1, x0:x1], (width, height)) for name, mask in masks.items()}
+            framed = {name: self._scaled(name, mask[y0:y1, x0:x1], (width, height)) for name, mask in masks.items()}
+        self._framed = (masks, framed)
+        return image, framed
+
+    def shown(self, masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The masks as the effects saw them on the frame `masks` were last framed for (copies: the buffers are
+        the next frame's); `masks` itself when that frame was not framed (full view, off, passed through)."""
+        if self._framed is None or self._framed[0] is not masks:
+            return masks
+        return {name: np.array(mask) for name, mask in self._framed[1].items()}
 
     def _crop(self, frame: Frame, person: np.ndarray | None, photo: bool) -> tuple[int, int, int, int]:
         """The window for this frame as whole pixels (x0, y0, x1, y1), inside the frame."""

@@ -259,9 +259,9 @@ class Pipeline:
         return self.framing.run(self.chain, frame, masks, clock, photo=self.mode is RunningMode.IMAGE)
 
     def process(self, frame: Frame, clock: StageClock | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """All three stages for one frame: (output image, refined masks)."""
+        """All three stages for one frame: (output image, refined masks as the effects saw them, framed)."""
         masks = self.masks(frame, self.segment(frame, clock), clock)
-        return self.render(frame, masks, clock), masks
+        return self.render(frame, masks, clock), self.framing.shown(masks)
 
 
 def run_model(

@@ -34,6 +34,7 @@ def describe(config: Config, pipeline: Pipeline, *, preset: str, paused: bool, u
         "presets": list(config.preset_names), "model": pipeline.person_model,
         "models": list(config.segmentation.models), "effects": effects,
         "refine": parameters(config.refine, skip=("enabled",)), "effect_types": list(EFFECTS),
+        "framing": parameters(config.framing), "framing_now": pipeline.framing.mode,
     })  # fmt: skip
 
 

@@ -100,6 +100,8 @@ async function loadSettings() {
   settings = answer.settings;
   renderEffects();
   $("refine").replaceChildren(...Object.entries(settings.refine).map(([name, spec]) => control("refine", name, spec)));
+  $("framing").replaceChildren(...Object.entries(settings.framing).map(([name, spec]) => control("framing", name, spec)));
+  $("framing-now").textContent = `now: ${settings.framing_now}`;
   renderSelect("preset", settings.presets.map((name) => ({value: name, label: name})), settings.preset, "preset");
   $("pause").textContent = settings.paused ? "Resume" : "Pause";
   $("unsaved").textContent = settings.unsaved ? "unsaved changes" : "";
@@ -183,6 +185,8 @@ function connect() {
 
 $("pause").addEventListener("click", () => ask(settings && settings.paused ? "resume" : "pause"));
 $("save").addEventListener("click", () => ask("save"));
+$("reframe").addEventListener("click", () => ask("reframe"));
+$("toggle-framing").addEventListener("click", () => ask("toggle-framing"));
 $("revert").addEventListener("click", () => ask("revert"));
 $("upload").addEventListener("submit", async (event) => {
   event.preventDefault();
