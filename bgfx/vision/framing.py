@@ -124,6 +124,8 @@ class Framer:
         self._moving = worst > band * SETTLE
         if not self._moving:
             self._velocity[:] = 0.0
+            if box is None:  # the full view exactly, not a percent short of it
+                self._shown = target
             return self.window
         omega = self._settings.speed
         # critically damped spring (exact step): x'' = omega^2 (target - x) - 2 omega x'
