@@ -34,6 +34,7 @@ from bgfx.vision.effects import EFFECTS, ChainItem
 from bgfx.vision.models import is_path, load_catalog
 from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
+from bgfx.vision.framing_settings import FramingSettings
 
 _SECTIONS: dict[str, type] = {
     "segmentation": SegmentationSettings,
@@ -42,6 +43,7 @@ _SECTIONS: dict[str, type] = {
     "output": OutputSettings,
     "live": LiveSettings,
     "pause": PauseSettings,
+    "framing": FramingSettings,
 }
 _TOP_KEYS = (*_SECTIONS, "effects", "presets", "hotkeys")
 

@@ -32,7 +32,7 @@ from bgfx.live.settings import Config
 log = logging.getLogger(__name__)
 
 BACKGROUNDS = ("image", "video", "colour")
-SECTIONS_SET = ("segmentation", "refine", "live", "pause", "capture")  # sections `set` may change (output waits for a restart)
+SECTIONS_SET = ("segmentation", "refine", "live", "pause", "capture", "framing")  # sections `set` may change (output waits for a restart)
 
 
 class ConfigEditor:

@@ -143,7 +143,8 @@ def process_video(
     try:
         check_size(*source.size, input_path)
         with ExitStack() as stack:
-            pipeline = stack.enter_context(Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.VIDEO))
+            pipeline = stack.enter_context(Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.VIDEO,
+                                                    framing=config.framing))
             outputs = [FileSink(stack.enter_context(OutputFile(output_path)), source.size, source.fps)]
             if alpha_out is not None:
                 outputs.append(FileSink(stack.enter_context(OutputFile(alpha_out)), source.size, source.fps, grey=True))
@@ -199,7 +200,7 @@ def process_photos(pairs: list[tuple[Path, Path]], config: Config, *, alpha_out:
     for _, target in [*pairs, *([(None, alpha_out)] if alpha_out else [])]:
         if not is_image(target):
             raise InputError(f"{target}: a photo's output is a picture: {', '.join(IMAGE_SUFFIXES)}; change the extension")
-    with Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.IMAGE) as pipeline:
+    with Pipeline(config.effects, config.segmentation, config.refine, mode=RunningMode.IMAGE, framing=config.framing) as pipeline:
         for source, target in pairs:
             image = read_photo(source)
             pipeline.forget()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bgfx import config
+from bgfx.errors import ConfigError
 from bgfx.vision.framing import DEAD_BAND, Framer, person_box, target_window
 from bgfx.vision.framing_settings import FramingSettings
 
@@ -67,5 +69,30 @@ def test_person_box_bounds_the_mask() -> None:
 
 
 def test_bad_settings_name_the_key() -> None:
-    with pytest.raises(ValueError, match="framing.max_zoom"):
+    with pytest.raises(ValueError, match="max_zoom: expected 1.0..4.0, got 9.0"):
         FramingSettings(max_zoom=9.0)
+
+
+def _load(tmp_path, text: str):
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return config.load(path)
+
+
+def test_framing_section_loads_and_is_off_by_default(tmp_path) -> None:
+    assert config.load().framing == FramingSettings()
+    assert config.load().framing.mode == "off"
+    loaded = _load(tmp_path, "framing:\n  mode: follow\n  max_zoom: 1.5\n  headroom: 0.2\n  speed: 4\n")
+    assert loaded.framing == FramingSettings(mode="follow", max_zoom=1.5, headroom=0.2, speed=4.0)
+    assert _load(tmp_path, "framing:\n  mode: off\n").framing.mode == "off"  # bare off is YAML false
+
+
+def test_framing_errors_name_the_key(tmp_path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, "framing:\n  mode: always\n  max_zoom: 9\n  zoom: 2\n  speed: fast\n")
+    message = str(caught.value)
+    assert "4 errors" in message
+    assert "framing.mode: must be one of off, once, follow, got 'always'" in message
+    assert "framing.max_zoom: must be 1.0..4.0, got 9" in message
+    assert "framing.zoom: unknown key; allowed: mode, max_zoom, headroom, speed" in message
+    assert "framing.speed: must be a number" in message

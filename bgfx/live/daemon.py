@@ -70,7 +70,8 @@ def geometry(config: Config) -> tuple[tuple[int, int], float]:
 
 
 def live_pipeline(config: Config, items: tuple[ChainItem, ...], download: bool = False) -> Pipeline:
-    return Pipeline(items, config.segmentation, config.refine, mode=RunningMode.LIVE_STREAM, download=download)
+    return Pipeline(items, config.segmentation, config.refine, mode=RunningMode.LIVE_STREAM, download=download,
+                    framing=config.framing)
 
 
 class Daemon:

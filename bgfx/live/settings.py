@@ -19,6 +19,7 @@ from bgfx.vision.effects import ChainItem
 from bgfx.vision.imaging import parse_colour, picture_size
 from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.refine import RefineSettings
+from bgfx.vision.framing_settings import FramingSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +144,7 @@ class Config:
     live: LiveSettings
     pause: PauseSettings
     hotkeys: dict[str, str]
+    framing: FramingSettings = FramingSettings()
 
     def chain(self, preset: str) -> tuple[ChainItem, ...]:
         """The effects of a preset by name (`default` is the `effects` list)."""

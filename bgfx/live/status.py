@@ -104,6 +104,7 @@ class Stats:
             "cpu_cores": round(self._cpu.cores, 3),  # the whole process, over the last second or more
             "model": pipeline.person_model,
             "effects": dict(pipeline.chain.enabled),
+            "framing": {"mode": pipeline.framing.mode, "zoom": round(pipeline.framing.zoom, 2)},
             **fields,
         }
 

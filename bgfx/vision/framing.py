@@ -16,6 +16,7 @@ from bgfx.vision.framing_settings import FramingSettings
 DEAD_BAND = 0.04  # of the window's size: target moves smaller than this leave the picture where it is
 SETTLE = 0.25  # once moving, keep following until within this fraction of the dead band
 EMPTY_SECONDS = 3.0  # no person for this long: ease back to the full view
+UPPER_BODY = 0.4  # of the person's height from the head top: the part the picture is centred on and never cuts
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,12 +33,17 @@ class Window:
 
 
 def person_box(mask: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, int] | None:
-    """The box (x0, y0, x1, y1, exclusive) round every mask pixel above threshold; mask HxW float 0..1."""
-    rows = np.flatnonzero((mask > threshold).any(axis=1))
+    """The person's box (x0, y0, x1, y1, exclusive) in a mask (H, W, of confidences or alphas above threshold):
+    rows from the head top to the lowest pixel, columns those of the upper body (the top UPPER_BODY of those
+    rows: head and shoulders), so arms reaching out to a keyboard neither widen the picture nor pull it off
+    the face. None when no pixel is above threshold."""
+    above = mask > threshold
+    rows = np.flatnonzero(above.any(axis=1))
     if rows.size == 0:
         return None
-    cols = np.flatnonzero((mask > threshold).any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(above[top : top + max(1, round((bottom - top) * UPPER_BODY))].any(axis=0))
+    return int(cols[0]), top, int(cols[-1]) + 1, bottom
 
 
 def target_window(box: tuple[int, int, int, int] | None, capture: tuple[int, int], aspect: float,
@@ -72,10 +78,42 @@ class Framer:
     def window(self) -> Window:
         return Window(*(float(v) for v in self._shown))
 
-    def update(self, box: tuple[int, int, int, int] | None, dt: float) -> Window:
-        """Step dt seconds towards the window for box (None: nobody seen); returns the window to show."""
+    @property
+    def capture(self) -> tuple[int, int]:
+        """The (width, height) of the frames this framer crops."""
+        return self._capture
+
+    @property
+    def settled(self) -> bool:
+        """Not moving: the shown window is where the target asked (within the dead band)."""
+        return not self._moving
+
+    @property
+    def away(self) -> bool:
+        """Nobody seen for EMPTY_SECONDS: the window eases back to the full view."""
+        return self._empty_for >= EMPTY_SECONDS
+
+    @property
+    def zoom(self) -> float:
+        """How much the shown window enlarges the picture: full view width / window width (1.0 = full view)."""
+        return min(self._capture[0], self._capture[1] * self._aspect) / float(self._shown[2])
+
+    def retune(self, settings: FramingSettings) -> None:
+        """New zoom, headroom or speed (a live edit): the picture moves on from where it is, without a jump."""
+        self._settings, self._moving = settings, True
+
+    def jump(self, box: tuple[int, int, int, int] | None) -> Window:
+        """Show the window for box at once (a photo has no motion to smooth)."""
+        self._shown = target_window(box, self._capture, self._aspect, self._settings).as_array()
+        self._velocity[:] = 0.0
+        self._moving = False
+        return self.window
+
+    def update(self, box: tuple[int, int, int, int] | None, dt: float, hold: bool = False) -> Window:
+        """Step dt seconds towards the window for box (None: nobody seen); returns the window to show.
+        hold: while someone is seen keep the window where it is (mode once, once framed)."""
         self._empty_for = self._empty_for + dt if box is None else 0.0
-        if box is None and self._empty_for < EMPTY_SECONDS:
+        if box is None and self._empty_for < EMPTY_SECONDS or hold and box is not None:
             return self.window
         target = target_window(box, self._capture, self._aspect, self._settings).as_array()
         error = target - self._shown
@@ -86,6 +124,8 @@ class Framer:
         self._moving = worst > band * SETTLE
         if not self._moving:
             self._velocity[:] = 0.0
+            if box is None:  # the full view exactly, not a percent short of it
+                self._shown = target
             return self.window
         omega = self._settings.speed
         # critically damped spring (exact step): x'' = omega^2 (target - x) - 2 omega x'

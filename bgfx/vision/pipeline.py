@@ -16,6 +16,8 @@ import numpy as np
 
 from bgfx.vision.effects import Chain, ChainItem, needs_of
 from bgfx.vision.frame import Box, Frame, Segmentation
+from bgfx.vision.framing_settings import FramingSettings
+from bgfx.vision.framing_stage import FramingStage
 from bgfx.vision.head_crop import HeadCrop, moved, person_present
 from bgfx.vision.motion import MotionGate
 from bgfx.vision.models import Catalog, load_catalog
@@ -67,7 +69,7 @@ class Pipeline:
     def __init__(
         self, items: tuple[ChainItem, ...], segmentation: SegmentationSettings = SegmentationSettings(),
         refine: RefineSettings = RefineSettings(), *, mode: RunningMode = RunningMode.VIDEO,
-        catalog: Catalog | None = None, download: bool = True,
+        catalog: Catalog | None = None, download: bool = True, framing: FramingSettings = FramingSettings(),
     ) -> None:
         self.mode = mode
         self.settings = segmentation
@@ -82,6 +84,7 @@ class Pipeline:
         self._frame_count = 0
         self._head = HeadCrop()
         self.gate = MotionGate(segmentation.still_every, segmentation.motion_threshold)
+        self.framing = FramingStage(framing)  # between refinement and the chain (`render`)
         self.chain = Chain(items)
         try:
             self._rebuild(self.chain.needs, segmentation.model)
@@ -104,8 +107,7 @@ class Pipeline:
         self.chain.close()
 
     def _rebuild(self, needs: frozenset[str], person_model: str, ready: dict | None = None) -> None:
-        """Open the segmenters these needs call for (prepared ones, spares, or new: new ones first); swap only
-        when all load. Prepared segmenters left unused become spares."""
+        """Open the segmenters these needs call for (prepared, spare or new: new first); swap when all load; unused prepared: spares."""
         ready = dict(ready or {})
         plan = self.pool.plan(needs, person_model)
         opened: dict[str, Segmenter] = {}
@@ -251,15 +253,15 @@ class Pipeline:
         return refined
 
     def render(self, frame: Frame, masks: dict[str, np.ndarray], clock: StageClock | None = None) -> np.ndarray:
-        """Apply the chain; until every mask it needs exists (a live stream's first frames), pass the frame through."""
+        """Frame, then apply the chain; until every mask it needs exists (a live stream's start), pass the frame through."""
         if not self.chain.needs <= masks.keys():
             return np.array(frame.image)
-        return self.chain.apply(frame.image, masks, frame.timestamp_ms, clock)
+        return self.framing.run(self.chain, frame, masks, clock, photo=self.mode is RunningMode.IMAGE)
 
     def process(self, frame: Frame, clock: StageClock | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """All three stages for one frame: (output image, refined masks)."""
+        """All three stages for one frame: (output image, refined masks as the effects saw them, framed)."""
         masks = self.masks(frame, self.segment(frame, clock), clock)
-        return self.render(frame, masks, clock), masks
+        return self.render(frame, masks, clock), self.framing.shown(masks)
 
 
 def run_model(

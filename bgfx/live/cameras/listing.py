@@ -17,7 +17,6 @@ import json
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Any
 
 from bgfx.live.cameras import v4l2
 from bgfx.live.cameras.controls import ControlInfo, query

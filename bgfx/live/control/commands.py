@@ -52,6 +52,9 @@ TABLE: tuple[Verb, ...] = (
     Verb("order", "NAME,NAME", "run the chain's effects in this order", lambda h, arg: h.edits.order(arg or "")),
     Verb("save", None, "write the live settings into the config file (its comments kept)", lambda h, arg: h.edits.save()),
     Verb("revert", None, "drop unsaved changes: the config file again", lambda h, arg: h.reload()),
+    Verb("reframe", None, "frame the person again (framing.mode once: then hold there)", lambda h, arg: h.reframe()),
+    Verb("toggle-framing", None, "auto-framing off, or back on (follow when framing.mode is off)",
+         lambda h, arg: h.toggle_framing()),
     Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets, the camera's controls)",
          lambda h, arg: h.settings(), query=True),
 )

@@ -139,6 +139,16 @@ class CommandHandler:
 
         return Deferred(key, lambda: prepare(pipeline), finish, lambda prepared: prepared.discard())
 
+    def reframe(self) -> str:
+        framing = self.pipeline.framing
+        if framing.mode == "off":
+            raise CommandError("framing is off; `toggle-framing` or `set framing.mode=once` turns it on")
+        framing.reframe()
+        return f"reframing (framing {framing.mode})"
+
+    def toggle_framing(self) -> str:
+        return f"framing {self.pipeline.framing.toggle()}"
+
     def set_paused(self, paused: bool | None) -> str:
         self.paused = not self.paused if paused is None else paused
         return "paused" if self.paused else "resumed"
@@ -181,7 +191,9 @@ class CommandHandler:
         one was built for it (the running one is closed); what else changed is adopted."""
         if pipeline is not None:
             old_pipeline, self.pipeline = self.pipeline, pipeline
+            pipeline.framing.take_over(old_pipeline.framing)  # the picture goes on from where it is
             old_pipeline.close()
+        self.pipeline.framing.configure(new.framing)
         old, self.config = self.config, replace(new, output=self.config.output)
         self.adopt(old, new)
 

@@ -38,6 +38,7 @@ def describe(config: Config, pipeline: Pipeline, *, preset: str, paused: bool, u
         "refine": parameters(config.refine, skip=("enabled",)), "effect_types": list(EFFECTS),
         "controls": controls_view(device if takes_controls(device := config.capture.device) else None,
                                   config.capture.controls),
+        "framing": parameters(config.framing), "framing_now": pipeline.framing.mode,
     }  # fmt: skip
 
 

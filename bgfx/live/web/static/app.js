@@ -110,6 +110,8 @@ async function loadSettings() {
   settings = answer.settings;
   renderEffects();
   $("refine").replaceChildren(...Object.entries(settings.refine).map(([name, spec]) => control("refine", name, spec)));
+  $("framing").replaceChildren(...Object.entries(settings.framing).map(([name, spec]) => control("framing", name, spec)));
+  $("framing-now").textContent = `now: ${settings.framing_now}`;
   renderSelect("preset", settings.presets.map((name) => ({value: name, label: name})), settings.preset, "preset");
   renderCameraControls(settings.controls);
   $("pause").textContent = settings.paused ? "Resume" : "Pause";
@@ -194,6 +196,8 @@ function connect() {
 
 $("pause").addEventListener("click", () => ask(settings && settings.paused ? "resume" : "pause"));
 $("save").addEventListener("click", () => ask("save"));
+$("reframe").addEventListener("click", () => ask("reframe"));
+$("toggle-framing").addEventListener("click", () => ask("toggle-framing"));
 $("revert").addEventListener("click", () => ask("revert"));
 $("upload").addEventListener("submit", async (event) => {
   event.preventDefault();

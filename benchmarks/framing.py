@@ -1,0 +1,219 @@
+"""Auto-framing (#19) on clips made from the shared footage, measured on what is sent.
+
+The clips (1280x720, 30 fps, made at run time from ../shared/testdata, never stored):
+- off_centre: the desk video pasted into a larger canvas (edges replicated, no black), the person's
+  upper body at 75 % of the width and the head top at 26 % of the height;
+- desk: the desk video as it is, scaled to 720p (upper body at 66 % of the width);
+- across: the desk video in a wide canvas seen through a 720p window that slides, so the person
+  moves across the picture, then stays;
+- two: two portraits side by side;
+- nobody: a rocket on its launch pad (scikit-image's photo), no one in it;
+- still: one desk frame again and again with sensor noise (the person sits perfectly still).
+
+The output is measured by an independent segmentation (selfie_square, IMAGE mode, a model other than the
+pipeline's) of the frames sent: the upper body's centre (the mask's centroid over the top quarter of the
+height below the head top), the head top, and the picture's frame-to-frame shift (phase correlation).
+The framing stage's own CPU time per frame is timed with time.process_time around it alone.
+
+Usage (under flock /tmp/bgfx-bench.lock): python benchmarks/framing.py [--shared ../shared]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bgfx.vision.effects import ChainItem
+from bgfx.vision.effects.blur import Blur
+from bgfx.vision.frame import Frame
+from bgfx.vision.framing_settings import FramingSettings
+from bgfx.vision.framing_stage import FramingStage
+from bgfx.vision.models import LocatedModel, load_catalog
+from bgfx.vision.pipeline import Pipeline, SegmentationSettings
+from bgfx.vision.segmentation import Segmenter, SegmenterOptions
+
+SIZE = (1280, 720)
+FPS = 30
+STEP_MS = 33
+SETTLED_AFTER = 90  # frames (3 s): from then on a clip counts as settled
+BLUR = ChainItem("blur", True, Blur())
+FOLLOW = FramingSettings(mode="follow")
+
+
+def desk(shared: Path, count: int, start: int = 0) -> list[np.ndarray]:
+    """`count` frames of the desk video from frame `start`, 960x540 BGR."""
+    capture = cv2.VideoCapture(str(shared / "testdata" / "webcam_desk_960x540.mp4"))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+    frames = []
+    while len(frames) < count:
+        ok, image = capture.read()
+        if not ok:
+            raise RuntimeError("cannot decode the desk video")
+        frames.append(image)
+    capture.release()
+    return frames
+
+
+def pasted(image: np.ndarray, size: tuple[int, int], at: tuple[int, int]) -> np.ndarray:
+    """image placed at (x, y) in a canvas of size (w, h), the canvas filled by replicating its edges."""
+    x, y = at
+    height, width = image.shape[:2]
+    return cv2.copyMakeBorder(image, y, size[1] - height - y, x, size[0] - width - x, cv2.BORDER_REPLICATE)
+
+
+def off_centre(shared: Path, count: int) -> list[np.ndarray]:
+    return shifted(shared, count, (320, 180))
+
+
+def shifted(shared: Path, count: int, at: tuple[int, int]) -> list[np.ndarray]:
+    """The desk video pasted at (x, y) into a 1280x720 canvas (its edges replicated)."""
+    return [pasted(image, SIZE, at) for image in desk(shared, count)]
+
+
+def desk_720p(shared: Path, count: int) -> list[np.ndarray]:
+    return [cv2.resize(image, SIZE, interpolation=cv2.INTER_LINEAR) for image in desk(shared, count)]
+
+
+def across(shared: Path, count: int, moving: int) -> list[np.ndarray]:
+    """The person moves right to left across 640 px during the first `moving` frames, then stays."""
+    clip = []
+    for index, image in enumerate(desk(shared, count)):
+        wide = pasted(cv2.resize(image, SIZE), (SIZE[0] + 640, SIZE[1]), (320, 0))
+        x = round(640 * min(1.0, index / moving))
+        clip.append(np.ascontiguousarray(wide[:, x : x + SIZE[0]]))
+    return clip
+
+
+def still(shared: Path, count: int, noise: float = 2.0) -> list[np.ndarray]:
+    """One desk frame (in the off-centre canvas) `count` times with Gaussian sensor noise of `noise` grey levels."""
+    base = pasted(desk(shared, 1, 300)[0], SIZE, (320, 180)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    return [np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8) for _ in range(count)]
+
+
+def two(shared: Path, count: int) -> list[np.ndarray]:
+    """Two portraits side by side, each 560x720 cut round its person, on a grey band."""
+    halves = []
+    for name, centre in (("doctor-5871743_640.jpg", 0.40), ("girl-919048_1280.jpg", 0.54)):
+        image = cv2.imread(str(shared / "testdata" / "stills" / name))
+        scaled = cv2.resize(image, (round(image.shape[1] * 720 / image.shape[0]), 720))
+        x = int(np.clip(centre * scaled.shape[1] - 280, 0, scaled.shape[1] - 560))
+        halves.append(scaled[:, x : x + 560])
+    picture = pasted(np.hstack(halves), SIZE, (80, 0))
+    return [picture] * count
+
+
+def nobody(shared: Path, count: int) -> list[np.ndarray]:
+    """A rocket on its launch pad at dusk (scikit-image's photo), no one in it, 1280x720. (The stills' lake
+    is no good here: the person model takes most of a featureless lake for a person.)"""
+    from skimage import data
+
+    return [cv2.resize(cv2.cvtColor(data.rocket(), cv2.COLOR_RGB2BGR), SIZE, interpolation=cv2.INTER_LINEAR)] * count
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """Per frame sent: the upper body's centre offset from the middle (fraction of the width, signed), the head
+    top (fraction of the height; nan: nobody), the shift from the frame before (px), and the stage's zoom."""
+
+    offset: np.ndarray
+    head: np.ndarray
+    shift: np.ndarray
+    zoom: np.ndarray
+    sizes: set[tuple[int, int, int]]
+    last: np.ndarray  # the last frame sent, (H, W, 3) uint8
+
+
+def run(clip: list[np.ndarray], framing: FramingSettings, judge: Segmenter, every: int = 1) -> Measured:
+    """The clip through a VIDEO pipeline (blur chain, framing as given), each `every`th frame sent judged."""
+    offsets, heads, shifts, zooms, sizes = [], [], [], [], set()
+    previous = None
+    with Pipeline((BLUR,), SegmentationSettings(), framing=framing) as pipeline:
+        for index, image in enumerate(clip):
+            out, _ = pipeline.process(Frame(image, 1 + index * STEP_MS))
+            sizes.add(out.shape)
+            zooms.append(pipeline.framing.zoom)
+            grey = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float32)
+            shifts.append(0.0 if previous is None else float(np.hypot(*cv2.phaseCorrelate(previous, grey)[0])))
+            previous = grey
+            offset, head = upper_body(judge, out) if index % every == 0 else (np.nan, np.nan)
+            offsets.append(offset)
+            heads.append(head)
+    return Measured(np.array(offsets), np.array(heads), np.array(shifts), np.array(zooms), sizes, out)
+
+
+def input_shift(clip: list[np.ndarray]) -> np.ndarray:
+    """The input's own frame-to-frame shift (px), measured as the output's is."""
+    greys = [cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32) for image in clip]
+    return np.array([0.0] + [float(np.hypot(*cv2.phaseCorrelate(a, b)[0])) for a, b in zip(greys, greys[1:])])
+
+
+def upper_body(judge: Segmenter, image: np.ndarray) -> tuple[float, float]:
+    """(centre offset, head top) of the person in a (H, W, 3) picture, by the judge; (nan, nan) with nobody."""
+    height, width = image.shape[:2]
+    mask = cv2.resize(judge.segment(image).masks["person"], (width, height)) > 0.5
+    rows = np.flatnonzero(mask.sum(axis=1) >= 3)
+    if rows.size == 0:
+        return np.nan, np.nan
+    band = mask[rows[0] : rows[0] + height // 4]
+    return float(np.nonzero(band)[1].mean() / width - 0.5), float(rows[0] / height)
+
+
+def people(judge: Segmenter, image: np.ndarray, least: float = 0.02) -> list[tuple[int, int]]:
+    """(x0, x1) of each person the judge finds in a (H, W, 3) picture: mask blobs over `least` of the frame."""
+    height, width = image.shape[:2]
+    mask = (cv2.resize(judge.segment(image).masks["person"], (width, height)) > 0.5).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    blobs = [stats[i] for i in range(1, count) if stats[i][cv2.CC_STAT_AREA] >= least * width * height]
+    return sorted((int(s[cv2.CC_STAT_LEFT]), int(s[cv2.CC_STAT_LEFT] + s[cv2.CC_STAT_WIDTH])) for s in blobs)
+
+
+def judge_segmenter(shared: Path) -> Segmenter:
+    entry = load_catalog().get("selfie_square")
+    return Segmenter(LocatedModel(name="selfie_square", path=shared / "models" / entry.file, entry=entry), SegmenterOptions())
+
+
+def stage_ms(clip: list[np.ndarray], repeats: int = 3) -> float:
+    """CPU ms per frame of the framing stage alone (box, framer, crop and scale of picture and mask) at 720p,
+    on the clip's frames with a person mask made once by the real segmenter."""
+    with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
+        frames = [Frame(image, 1 + index * STEP_MS) for index, image in enumerate(clip)]
+        masks = [pipeline.masks(frame, pipeline.segment(frame)) for frame in frames]
+    stage = FramingStage(FOLLOW)
+    spent = 0.0
+    for _ in range(repeats):
+        for frame, mask in zip(frames, masks):
+            start = time.process_time()
+            stage.apply(frame, mask)
+            spent += time.process_time() - start
+    return 1000 * spent / (repeats * len(frames))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    clips = {"off_centre": off_centre(args.shared, 180), "desk": desk_720p(args.shared, 180),
+             "across": across(args.shared, 240, 120), "still": still(args.shared, 150)}
+    print(f"framing stage: {stage_ms(clips['desk']):.2f} CPU ms per 720p frame (box, framer, crop + scale of picture and mask)")
+    print(f"{'clip':11} {'frames':>6} {'centre ±8%':>10} {'head 3-25%':>10} {'input |c|':>9} {'shift px':>8} {'input px':>8} {'zoom max':>8}")
+    with judge_segmenter(args.shared) as judge:
+        for name, clip in clips.items():
+            start = SETTLED_AFTER + (120 if name == "across" else 0)
+            measured, base = run(clip, FOLLOW, judge, every=3), run(clip[start::3], FramingSettings(), judge)
+            offset, head = measured.offset[start:], measured.head[start:]
+            judged = ~np.isnan(offset)
+            centred = np.mean(np.abs(offset[judged]) <= 0.08)
+            headroom = np.mean((head[judged] >= 0.03) & (head[judged] <= 0.25))
+            print(f"{name:11} {judged.sum():6d} {centred:10.0%} {headroom:10.0%} {np.nanmean(np.abs(base.offset)):9.1%} "
+                  f"{measured.shift[start + 1:].mean():8.2f} {input_shift(clip)[start + 1:].mean():8.2f} {measured.zoom.max():8.2f}")
+
+
+if __name__ == "__main__":
+    main()
