@@ -143,8 +143,6 @@ class BlurRuntime:
         # light wrap reads the background inside the person's edge too: then all of it is kept
         visible = np.ones(small.shape[:2], bool) if self.settings.light_wrap > 0 else ~opaque_tiles(cover, factor)
         return self.canvas.update(small, visible, factor)
-        foreground = light_wrap(image, background, alpha, self.settings.light_wrap, self._workspace)
-        return blend_into(background, foreground, alpha, self._workspace)
 
     def close(self) -> None:
         """Nothing held but memory."""
