@@ -78,5 +78,5 @@ def test_editing_the_shipped_default_saves_a_user_file_with_its_effects(tmp_path
     editor.save(draft)
     saved = yaml.safe_load(target.read_text())
     assert target.stat().st_mode & 0o777 == 0o600
-    assert saved["effects"][0] == {"type": "blur", "strength": 33, "light_wrap": 0.0}
+    assert saved["effects"][0] == {"type": "blur", "strength": 33, "light_wrap": 0.0, "depth": 0}
     assert "# " in target.read_text()  # the shipped file's comments came along
