@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bgfx.errors import BgfxError, ConfigError
-from bgfx.live.control.commands import usage
+from bgfx.live.control.commands import USAGE_FILE
 from bgfx.live.memory import keep_large_buffers
 from bgfx.live.signals import install_signal_flags
 from bgfx.live.sinks import SINKS
@@ -355,7 +355,7 @@ def _live_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("ctl", help="control a running daemon (status, model NAME, toggle EFFECT, ...)",
-                       epilog="commands:\n" + usage(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog="commands:\n" + USAGE_FILE.read_text(encoding="utf-8"), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("words", nargs="+", help="a command and its argument (listed below)")
     p.add_argument("--json", action="store_true", help="status as one JSON object")
     p.set_defaults(func=cmd_ctl)

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from bgfx.errors import CommandError, ConfigError
-from bgfx.live.control.commands import VERBS, parse_command
+from bgfx.live.control.verbs import VERBS, parse_command
 from bgfx.live.control.hotkeys import check_combination
 from bgfx.live.settings import (
     CaptureSettings,

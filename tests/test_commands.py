@@ -9,15 +9,8 @@ import pytest
 
 from bgfx import config
 from bgfx.errors import CommandError, ConfigError
-from bgfx.live.control.commands import (
-    TABLE,
-    VERBS,
-    Asker,
-    Command,
-    CommandQueue,
-    parse_command,
-    usage,
-)
+from bgfx.live.control.commands import Asker, Command, CommandQueue
+from bgfx.live.control.verbs import TABLE, VERBS, parse_command, usage
 
 
 def test_verbs_parse_with_and_without_their_argument() -> None:
@@ -85,7 +78,7 @@ def _loop_answering(queue: CommandQueue, stop: threading.Event) -> threading.Thr
 
 def test_ask_answers_status_at_once_and_commands_after_the_loop_applied_them() -> None:
     queue, stop = CommandQueue(), threading.Event()
-    asker = Asker(queue, lambda: {"state": "running", "fps_out": 30.0})
+    asker = Asker(queue, lambda: {"state": "running", "fps_out": 30.0}, VERBS)
     assert asker.ask("status") == {"ok": True, "message": "", "data": {"state": "running", "fps_out": 30.0}}
     assert queue.drain() == []  # status never reaches the loop
     assert asker.ask("bogus")["ok"] is False and "unknown command 'bogus'" in asker.ask("bogus")["message"]
@@ -100,7 +93,7 @@ def test_ask_answers_status_at_once_and_commands_after_the_loop_applied_them() -
 
 def test_ask_says_when_the_loop_does_not_answer_or_the_queue_is_full() -> None:
     queue = CommandQueue(size=1)
-    asker = Asker(queue, dict, timeout_s=0.2)
+    asker = Asker(queue, dict, VERBS, timeout_s=0.2)
     answer = asker.ask("pause")
     assert answer["ok"] is False and "no answer within 0 s" in answer["message"]
     answer = asker.ask("resume")  # the unanswered pause still fills the queue

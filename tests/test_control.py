@@ -17,6 +17,7 @@ import pytest
 
 from bgfx.live.control import socket_server
 from bgfx.live.control.commands import Asker, CommandQueue
+from bgfx.live.control.verbs import VERBS
 from bgfx.live.control.socket_server import ControlError, ControlServer, request
 from tests.conftest import ROOT
 
@@ -34,7 +35,7 @@ def server(tmp_path: Path) -> Iterator[Path]:
 
     threading.Thread(target=loop, daemon=True).start()
     path = tmp_path / "run" / "bgfx" / "control.sock"
-    control = ControlServer(path, Asker(queue, lambda: {"state": "running"}))
+    control = ControlServer(path, Asker(queue, lambda: {"state": "running"}, VERBS))
     control.start()
     yield path
     stop.set()
@@ -99,14 +100,14 @@ def test_without_xdg_runtime_dir_the_fallback_folder_must_be_ours_and_real(
     elsewhere.mkdir()
     fallback.symlink_to(elsewhere)  # planted before the daemon started
     with pytest.raises(ControlError, match="is not a directory .a link or a file someone placed there."):
-        ControlServer(socket_server.socket_path(), Asker(CommandQueue(), dict)).start()
+        ControlServer(socket_server.socket_path(), Asker(CommandQueue(), dict, VERBS)).start()
     with pytest.raises(ControlError, match="is not a directory"):
         request(socket_server.socket_path(), "toggle blur")  # the client never sends into someone's link
     fallback.unlink()
     fallback.mkdir(mode=0o755)
     os.chown(fallback, 65534, 65534)  # another user's folder under our name
     with pytest.raises(ControlError, match=r"belongs to another user \(uid 65534\)"):
-        ControlServer(socket_server.socket_path(), Asker(CommandQueue(), dict)).start()
+        ControlServer(socket_server.socket_path(), Asker(CommandQueue(), dict, VERBS)).start()
 
 
 IMPOSTOR = """

@@ -28,6 +28,7 @@ from bgfx.live.control.commands import Asker, Command, CommandQueue
 from bgfx.live.control.editing import Editor
 from bgfx.live.control.front_ends import FrontEnds
 from bgfx.live.control.handler import CommandHandler
+from bgfx.live.control.verbs import VERBS
 from bgfx.live.governor import STEPS, Governor
 from bgfx.live.feed import Demand, Feed
 from bgfx.live.notify import Notifier
@@ -109,7 +110,7 @@ class Daemon:
 
     def _open_parts(self, cfg: Config, size: tuple[int, int], fps: float) -> None:
         parts = self._parts
-        self.front_ends = FrontEnds(self.commands, Asker(self.commands, lambda: self.status.latest), self.options.config_path)
+        self.front_ends = FrontEnds(self.commands, Asker(self.commands, lambda: self.status.latest, VERBS), self.options.config_path)
         self.front_ends.start_control()  # `bgfx ctl` answers while the model loads (or downloads)
         parts.callback(self.front_ends.stop)
         pipeline = live_pipeline(cfg, cfg.effects, download=True)  # the first run may download the model

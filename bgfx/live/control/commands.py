@@ -1,64 +1,69 @@
-"""The one command table: every verb, whether it takes an argument, its help line and its handler.
+"""What a verb is, how one is declared beside its implementation, and how commands reach the live loop.
 
-Hotkeys, `bgfx ctl` (the control socket), SIGHUP, the config watch and any
-future front end speak these verbs; `bgfx ctl --help` and the config's hotkey
-validation read the table too. Front-end threads only parse and enqueue (or
-`ask`: parse, enqueue, wait for the answer); the live loop applies commands
-between frames through `CommandHandler`, so no state is touched from two threads.
+Each verb is declared with `@verb(...)` on the method that does it (the command
+handler's, or its edits'), and `status` here beside the `Asker`, which answers
+it; `bgfx.live.control.verbs` gathers them into the one table that hotkeys,
+`bgfx ctl` (the control socket), SIGHUP, the config watch and the page read.
+Front-end threads only parse and enqueue (or `ask`: parse, enqueue, wait for
+the answer); the live loop applies commands between frames through
+`CommandHandler`, so no state is touched from two threads. This module loads
+no engine and no other part of bgfx: `bgfx ctl` starts in a tenth of a second.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
 
 from bgfx.errors import CommandError
 
-if TYPE_CHECKING:
-    from bgfx.live.control.handler import CommandHandler
+USAGE_FILE = Path(__file__).with_name("usage.txt")  # the table's help (`bgfx.reference` writes it from the table)
+_NOTHING = object()  # `given` left out: the method takes no argument
 
 
 @dataclass(frozen=True, slots=True)
 class Verb:
     """name; argument: what its one argument names (None = takes none); help: one line;
-    handler(handler, argument) → its message, its data (a dict) or background work, run by the live loop (None:
-    answered at once from the status snapshot); query: it only reads (its answer's data), so it is no hotkey."""
+    call(owner, argument) → its message, its data (a dict) or background work, run by the live loop on the object
+    that declared it (`owner`: its class; None with `call`: answered at once by the `Asker`); query: it only
+    reads (its answer's data), so it is no hotkey."""
 
     name: str
     argument: str | None
     help: str
-    handler: Callable[[CommandHandler, str | None], object] | None
+    call: Callable[[Any, str | None], object] | None
     query: bool = False
+    owner: type | None = None
 
 
-TABLE: tuple[Verb, ...] = (
-    Verb("status", None, "fps in/out, latency, model, preset, effects", None, query=True),
-    Verb("model", "NAME", "switch the person model", lambda h, arg: h.switch_model(arg or "")),
-    Verb("next-model", None, "the next model of segmentation.models", lambda h, arg: h.step_model(1)),
-    Verb("previous-model", None, "the previous model of segmentation.models", lambda h, arg: h.step_model(-1)),
-    Verb("toggle", "EFFECT", "turn one effect of the chain on or off", lambda h, arg: h.toggle(arg or "")),
-    Verb("preset", "NAME", "run a named chain (default: the effects list)", lambda h, arg: h.choose_preset(arg or "")),
-    Verb("next-preset", None, "the next preset", lambda h, arg: h.step_preset(1)),
-    Verb("pause", None, "show the privacy card (the camera is released)", lambda h, arg: h.set_paused(True)),
-    Verb("resume", None, "back to the camera", lambda h, arg: h.set_paused(False)),
-    Verb("toggle-pause", None, "pause or resume", lambda h, arg: h.set_paused(None)),
-    Verb("reload", None, "apply the config file again", lambda h, arg: h.reload()),
-    Verb("reload-if-changed", None, "apply the config file again unless it is what bgfx last read or wrote "
-         "(the file watch sends it)", lambda h, arg: h.reload(only_if_changed=True)),
-    Verb("set", "KEY=VALUE", "change a setting live: effects.NAME.PARAM, refine.KEY, ... (`save` keeps it)",
-         lambda h, arg: h.edits.set(arg or "")),
-    Verb("order", "NAME,NAME", "run the chain's effects in this order", lambda h, arg: h.edits.order(arg or "")),
-    Verb("save", None, "write the live settings into the config file (its comments kept)", lambda h, arg: h.edits.save()),
-    Verb("revert", None, "drop unsaved changes: the config file again", lambda h, arg: h.reload()),
-    Verb("reframe", None, "frame the person again (framing.mode once: then hold there)", lambda h, arg: h.reframe()),
-    Verb("toggle-framing", None, "auto-framing off, or back on (follow when framing.mode is off)",
-         lambda h, arg: h.toggle_framing()),
-    Verb("settings", None, "the live settings as JSON (effects, refinement, models, presets, the camera's controls)",
-         lambda h, arg: h.settings(), query=True),
-)
-VERBS: dict[str, Verb] = {verb.name: verb for verb in TABLE}
+def verb(name: str, help: str, *, argument: str | None = None, given: object = _NOTHING,
+         query: bool = False) -> Callable[[Callable], Callable]:
+    """Declare the verb `name` on the method that implements it; stack one per verb the method serves.
+    argument: the verb takes one word, passed to the method; given: the value the method is called with instead
+    (`next-model` is step_model(1)); neither: the method takes nothing."""
+
+    def call(method: Callable, owner: Any, word: str | None) -> object:
+        if argument is not None:
+            return method(owner, word or "")
+        return method(owner) if given is _NOTHING else method(owner, given)
+
+    def mark(method: Callable) -> Callable:
+        declared = Verb(name, argument, help, lambda owner, word: call(method, owner, word), query)
+        method.__dict__.setdefault("verbs", []).insert(0, declared)  # decorators run bottom-up: keep reading order
+        return method
+
+    return mark
+
+
+def declared(cls: type) -> tuple[Verb, ...]:
+    """The verbs declared on `cls`'s methods, in the order the class reads, each knowing it is `cls`'s."""
+    return tuple(replace(v, owner=cls) for member in vars(cls).values() for v in getattr(member, "verbs", ()))
+
+
+STATUS = Verb("status", None, "fps in/out, latency, model, preset, effects", None, query=True)  # see `Asker`
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,23 +75,15 @@ class Command:
         return f"{self.verb} {self.argument}" if self.argument else self.verb
 
 
-def usage() -> str:
-    """One line per verb, for help texts: `toggle EFFECT   turn one effect ...`."""
-    return "\n".join(f"{verb.name + (' ' + verb.argument if verb.argument else ''):18} {verb.help}" for verb in TABLE)
-
-
-def _valid() -> str:
-    return ", ".join(verb.name + (f" {verb.argument}" if verb.argument else "") for verb in TABLE)
-
-
-def parse_command(text: str) -> Command:
-    """'model hair' → Command('model', 'hair'); CommandError saying what would work."""
+def parse_with(text: str, verbs: Mapping[str, Verb]) -> Command:
+    """'model hair' → Command('model', 'hair') by the table `verbs`; CommandError saying what would work."""
     words = text.split()
+    valid = ", ".join(v.name + (f" {v.argument}" if v.argument else "") for v in verbs.values())
     if not words:
-        raise CommandError(f"empty command; commands: {_valid()}")
-    verb = VERBS.get(words[0])
+        raise CommandError(f"empty command; commands: {valid}")
+    verb = verbs.get(words[0])
     if verb is None:
-        raise CommandError(f"unknown command {_quoted(text)}; commands: {_valid()}")
+        raise CommandError(f"unknown command {_quoted(text)}; commands: {valid}")
     rest = words[1:]
     if verb.argument is not None and len(rest) != 1:
         raise CommandError(f"{verb.name} takes one {verb.argument}, got {len(rest)} words: `{verb.name} {verb.argument}`")
@@ -148,20 +145,23 @@ class Asker:
     """`ask(text)`: what a front end that waits for an answer calls (the socket server, a web page).
 
     Returns {"ok": bool, "message": str} once the live loop has applied the command, with "data" for a query:
-    the newest status snapshot at once for a verb without a handler (`status`), the live settings for `settings`.
+    `status` (STATUS) is answered here at once with the newest snapshot, never queued behind the loop; the other
+    verbs of the table `verbs` once the loop has applied them (`settings`: the live settings).
     """
 
-    def __init__(self, commands: CommandQueue, snapshot: Callable[[], dict], timeout_s: float = 15.0) -> None:
+    def __init__(self, commands: CommandQueue, snapshot: Callable[[], dict], verbs: Mapping[str, Verb],
+                 timeout_s: float = 15.0) -> None:  # fmt: skip
         self._commands = commands
         self._snapshot = snapshot
+        self._verbs = verbs
         self.timeout_s = timeout_s
 
     def ask(self, text: str) -> dict:
         try:
-            command = parse_command(text)
+            command = parse_with(text, self._verbs)
         except CommandError as e:
             return {"ok": False, "message": str(e)}
-        if VERBS[command.verb].handler is None:
+        if command.verb == STATUS.name:
             return {"ok": True, "message": "", "data": self._snapshot()}
         reply = Reply()
         if not self._commands.put(command, reply):

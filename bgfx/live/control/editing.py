@@ -12,13 +12,16 @@ each other; `save` and `revert` queue behind them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bgfx.errors import CommandError
 from bgfx.live.control.background import Deferred
-from bgfx.live.settings import Config
-from bgfx.vision.effects import ChainItem
-from bgfx.vision.pipeline import Pipeline
+from bgfx.live.control.commands import verb
+
+if TYPE_CHECKING:  # the types only: declaring these verbs loads no engine
+    from bgfx.live.settings import Config
+    from bgfx.vision.effects import ChainItem
+    from bgfx.vision.pipeline import Pipeline
 
 
 class Editor(Protocol):
@@ -61,6 +64,7 @@ class Edits:
             raise CommandError("this daemon cannot edit its config (started without a config file to edit)")
         return self._editor
 
+    @verb("set", "change a setting live: effects.NAME.PARAM, refine.KEY, ... (`save` keeps it)", argument="KEY=VALUE")
     def set(self, argument: str) -> Deferred:
         key, equals, value = argument.partition("=")
         if not equals or not key:
@@ -68,11 +72,13 @@ class Edits:
         editor = self._needed()
         return self._apply(f"set {key}={value}", lambda: editor.set(self.draft, key, value), coalesce=f"set {key}")
 
+    @verb("order", "run the chain's effects in this order", argument="NAME,NAME")
     def order(self, argument: str) -> Deferred:
         editor = self._needed()
         names = [name for name in argument.split(",") if name]
         return self._apply(f"order {','.join(names)}", lambda: editor.order(self.draft, names), coalesce="order")
 
+    @verb("save", "write the live settings into the config file (its comments kept)")
     def save(self) -> Deferred:
         editor = self._needed()
 

@@ -14,20 +14,23 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bgfx.errors import BgfxError, CommandError
 from bgfx.live.control.background import Background, Deferred, Outcome
-from bgfx.live.control.commands import VERBS, Answer, Command, CommandQueue, Reply
+from bgfx.live.control.commands import Answer, Command, CommandQueue, Reply, declared, verb
 from bgfx.live.control.editing import Editor, Edits
 from bgfx.live.control.settings_view import describe
-from bgfx.live.settings import Config
-from bgfx.vision.effects import ChainItem
-from bgfx.vision.pipeline import Pipeline, Prepared
+
+if TYPE_CHECKING:  # the types only: the handler's module loads no engine, so the table it declares is cheap
+    from bgfx.live.settings import Config
+    from bgfx.vision.effects import ChainItem
+    from bgfx.vision.pipeline import Pipeline, Prepared
+
+    PipelineFactory = Callable[[Config, tuple[ChainItem, ...]], Pipeline]
 
 log = logging.getLogger(__name__)
 
-PipelineFactory = Callable[[Config, tuple[ChainItem, ...]], Pipeline]
 COMMANDS_PER_TURN = 8
 
 
@@ -61,12 +64,12 @@ class CommandHandler:
 
     def apply(self, command: Command, reply: Reply | None = None) -> Answer | None:
         """Apply one command and answer `reply`; returns the answer, or None while its work runs in the background.
-        A verb's handler returns its message, its data (a query: the answer carries it) or work for the worker."""
-        verb = VERBS[command.verb]
+        A verb's method returns its message, its data (a query: the answer carries it) or work for the worker."""
+        known = HANDLED.get(command.verb)
         try:
-            if verb.handler is None:
-                raise CommandError(f"{verb.name} is answered by the control socket, not the live loop")
-            result: str | dict | Deferred = verb.handler(self, command.argument)
+            if known is None:
+                raise CommandError(f"{command.verb} is answered by the control socket, not the live loop")
+            result: str | dict | Deferred = known.call(self.edits if known.owner is Edits else self, command.argument)
             if isinstance(result, Deferred):
                 self._background.submit(result, reply)
                 return None
@@ -100,17 +103,22 @@ class CommandHandler:
                 reply.set(*answer)
         return answer
 
+    @verb("model", "switch the person model", argument="NAME")
     def switch_model(self, name: str) -> Deferred:
         self._targets["model"] = name
         return self._switch(f"model {name}", lambda pipeline: pipeline.prepare(person_model=name), "model")
 
+    @verb("next-model", "the next model of segmentation.models", given=1)
+    @verb("previous-model", "the previous model of segmentation.models", given=-1)
     def step_model(self, step: int) -> Deferred:
         current = self._targets.get("model", self.pipeline.person_model)
         return self.switch_model(_cycle(self.config.segmentation.models, current, step, "models"))
 
+    @verb("toggle", "turn one effect of the chain on or off", argument="EFFECT")
     def toggle(self, name: str) -> str:
         return f"{name} {'on' if self.pipeline.toggle(name) else 'off'}"
 
+    @verb("preset", "run a named chain (default: the effects list)", argument="NAME")
     def choose_preset(self, name: str) -> Deferred:
         names = self.config.preset_names
         if name not in names:
@@ -120,6 +128,7 @@ class CommandHandler:
         return self._switch(f"preset {name}", lambda pipeline: pipeline.prepare(items=items), "preset",
                             after=lambda: setattr(self, "preset", name))
 
+    @verb("next-preset", "the next preset", given=1)
     def step_preset(self, step: int) -> Deferred:
         return self.choose_preset(_cycle(self.config.preset_names, self._targets.get("preset", self.preset), step, "presets"))
 
@@ -139,6 +148,7 @@ class CommandHandler:
 
         return Deferred(key, lambda: prepare(pipeline), finish, lambda prepared: prepared.discard())
 
+    @verb("reframe", "frame the person again (framing.mode once: then hold there)")
     def reframe(self) -> str:
         framing = self.pipeline.framing
         if framing.mode == "off":
@@ -146,13 +156,21 @@ class CommandHandler:
         framing.reframe()
         return f"reframing (framing {framing.mode})"
 
+    @verb("toggle-framing", "auto-framing off, or back on (follow when framing.mode is off)")
     def toggle_framing(self) -> str:
         return f"framing {self.pipeline.framing.toggle()}"
 
+    @verb("pause", "show the privacy card (the camera is released)", given=True)
+    @verb("resume", "back to the camera", given=False)
+    @verb("toggle-pause", "pause or resume", given=None)
     def set_paused(self, paused: bool | None) -> str:
         self.paused = not self.paused if paused is None else paused
         return "paused" if self.paused else "resumed"
 
+    @verb("reload", "apply the config file again", given=False)
+    @verb("reload-if-changed", "apply the config file again unless it is what bgfx last read or wrote "
+          "(the file watch sends it)", given=True)  # fmt: skip
+    @verb("revert", "drop unsaved changes: the config file again", given=False)
     def reload(self, only_if_changed: bool = False) -> Deferred:
         """Read the config file and build its pipeline in the background; an invalid one changes nothing.
         only_if_changed (the file watch's): nothing when the file is what bgfx last read or wrote, so bgfx's own
@@ -197,6 +215,8 @@ class CommandHandler:
         old, self.config = self.config, replace(new, output=self.config.output)
         self.adopt(old, new)
 
+    @verb("settings", "the live settings as JSON (effects, refinement, models, presets, the camera's controls)",
+          query=True)  # fmt: skip
     def settings(self) -> dict:
         """The live settings (the control page draws its controls from them), sent as the answer's data."""
         return describe(self.config, self.pipeline, preset=self.preset, paused=self.paused, unsaved=self.edits.unsaved)
@@ -204,6 +224,9 @@ class CommandHandler:
     def close(self) -> None:
         self._background.close()
         self.pipeline.close()
+
+
+HANDLED = {declared_verb.name: declared_verb for declared_verb in (*declared(CommandHandler), *declared(Edits))}
 
 
 def _cycle(names: tuple[str, ...], current: str, step: int, what: str) -> str:

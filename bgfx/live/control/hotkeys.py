@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from bgfx.live.control.commands import CommandQueue, parse_command
+from bgfx.live.control.commands import CommandQueue
+from bgfx.live.control.verbs import parse_command
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 from jeepney.wrappers import DBusErrorResponse, unwrap_msg
 
-from bgfx.live.control.commands import VERBS, CommandQueue, parse_command
+from bgfx.live.control.commands import CommandQueue
+from bgfx.live.control.verbs import VERBS, parse_command
 from bgfx.live.control.hotkeys import shortcut_backend
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,15 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bgfx.live.cameras.controls import view as controls_view
 from bgfx.live.capture import takes_controls
-from bgfx.live.settings import Config
 from bgfx.vision.effects import EFFECTS
-from bgfx.vision.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from bgfx.live.settings import Config
+    from bgfx.vision.pipeline import Pipeline
 
 TYPE_OF = {cls: name for name, cls in EFFECTS.items()}
 
