@@ -406,8 +406,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command not in _WITHOUT_OPENCV:
-        import cv2
-
+        try:
+            import cv2
+        except ImportError as e:  # a machine without a desktop's X and GL libraries (a server, a container)
+            print(f"bgfx: error: OpenCV cannot load: {e}; a desktop has these libraries, elsewhere install them: "
+                  "sudo apt install libgl1 libxcb1 libglib2.0-0", file=sys.stderr)  # fmt: skip
+            return 69  # EX_UNAVAILABLE
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_DEBUG if args.verbose else cv2.utils.logging.LOG_LEVEL_ERROR)
     if args.command in ("run", "process", "bench", "models"):
         keep_large_buffers()

@@ -94,6 +94,21 @@ def test_bad_input_is_one_clear_line_and_a_status(tmp_path: Path, args: list[str
     assert re.search(message, result.stderr), result.stderr
 
 
+def test_opencv_that_cannot_load_is_one_line_naming_the_packages(tmp_path: Path) -> None:
+    """A server or container without a desktop's X/GL libraries: OpenCV's import fails as the real one does there."""
+    (tmp_path / "cv2").mkdir()
+    (tmp_path / "cv2" / "__init__.py").write_text(
+        'raise ImportError("libxcb.so.1: cannot open shared object file: No such file or directory")\n'
+    )
+    result = bgfx("process", SERGEY, tmp_path / "o.png", check=False, env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 69, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "bgfx: error: OpenCV cannot load: libxcb.so.1: cannot open shared object file: No such file or directory; "
+        "a desktop has these libraries, elsewhere install them: sudo apt install libgl1 libxcb1 libglib2.0-0"
+    ]
+    assert not (tmp_path / "o.png").exists()
+
+
 def test_models_list_shows_presence_and_where(model_dir) -> None:
     folder = model_dir("selfie_landscape", "hair")
     out = bgfx("models", "list").stdout
