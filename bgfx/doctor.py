@@ -95,8 +95,22 @@ def check_models(cfg: Config) -> list[Check]:
             entry = catalog.get(name)
             found = find(entry)
             fix = str(missing_error(entry, None)).split("Fix: ")[-1]
-        checks.append(Check(f"model {name}", "ok", str(found)) if found else Check(f"model {name}", "FAIL", "missing", fix))
+        checks.append(_opens(name, found) if found else Check(f"model {name}", "FAIL", "missing", fix))
     return checks or [Check("models", "ok", "the chain needs none")]
+
+
+def _opens(name: str, path: Path) -> Check:
+    """Open the model as `bgfx run` will: a file that is there may still not load (a broken copy), nor may
+    MediaPipe itself (a minimal system lacks the EGL and GLES libraries its C library links)."""
+    from bgfx.vision.models import LocatedModel
+    from bgfx.vision.segmentation import Segmenter
+
+    try:
+        with Segmenter(LocatedModel(name, path, None)):
+            pass
+    except BgfxError as e:
+        return Check(f"model {name}", "FAIL", str(e))  # the line names the file, or the libraries and their fix
+    return Check(f"model {name}", "ok", str(path))
 
 
 def check_hotkeys(cfg: Config) -> Check:

@@ -109,6 +109,30 @@ def test_opencv_that_cannot_load_is_one_line_naming_the_packages(tmp_path: Path)
     assert not (tmp_path / "o.png").exists()
 
 
+def test_mediapipe_that_cannot_load_its_libraries_is_one_line_naming_the_packages(tmp_path: Path) -> None:
+    """MediaPipe's C library links EGL and GLES, which a minimal system lacks: the dynamic loader's refusal is
+    stood in for at ctypes (the lowest seam), and the line blames the libraries, not the model file."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import ctypes\n"
+        "_real = ctypes.CDLL.__init__\n"
+        "def _init(self, name, *args, **kwargs):\n"
+        "    if 'libmediapipe' in str(name):\n"
+        "        raise OSError('libEGL.so.1: cannot open shared object file: No such file or directory')\n"
+        "    _real(self, name, *args, **kwargs)\n"
+        "ctypes.CDLL.__init__ = _init\n"
+    )
+    result = bgfx("process", SERGEY, tmp_path / "o.png", check=False, env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 69, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "bgfx: error: MediaPipe cannot load: libEGL.so.1: cannot open shared object file: No such file or "
+        "directory; a desktop has these libraries, elsewhere install them: sudo apt install libegl1 libgles2"
+    )
+    assert not (tmp_path / "o.png").exists()
+    doctor = bgfx("doctor", check=False, env={"PYTHONPATH": str(tmp_path)})
+    assert ("[FAIL] model selfie_landscape: MediaPipe cannot load: libEGL.so.1: cannot open shared object file: "
+            "No such file or directory; a desktop has these libraries") in doctor.stdout  # fmt: skip
+
+
 def test_models_list_shows_presence_and_where(model_dir) -> None:
     folder = model_dir("selfie_landscape", "hair")
     out = bgfx("models", "list").stdout

@@ -167,6 +167,9 @@ class Segmenter:
             with NativeStderrToLog():
                 self._segmenter = vision.ImageSegmenter.create_from_options(mp_options)
         except Exception as e:  # MediaPipe raises ValueError, RuntimeError, FileNotFoundError (no metadata), ...
+            if "cannot open shared object file" in str(e):  # its C library links EGL and GLES: not the model's fault
+                raise ModelError(f"MediaPipe cannot load: {e}; a desktop has these libraries, elsewhere install "
+                                 "them: sudo apt install libegl1 libgles2") from None  # fmt: skip
             raise ModelError(f"{model.path}: cannot load as a MediaPipe segmenter: {e}") from None
         self.labels: tuple[str, ...] = tuple(self._segmenter.labels)
         self.provides = provided_masks(self.labels)
