@@ -48,8 +48,9 @@ class Denoise:
 
 
 class DenoiseRuntime:
-    """The running estimate, (H, W, 3) uint8 and its (H/8, W/8) float32 grey tile means, and the last frame's
-    timestamp."""
+    """The running estimate, (H, W, 3) uint8, its (H/8, W/8) float32 grey tile means, and the last frame's
+    timestamp. The estimate is the last frame's output itself, read-only: each frame's blend writes a new array,
+    so handing it out needs no copy (0.11 ms at 720p) and nothing written later can reach a returned frame."""
 
     def __init__(self, settings: Denoise) -> None:
         self.settings = settings
@@ -61,9 +62,10 @@ class DenoiseRuntime:
 
     def _reset(self, image: np.ndarray, small: np.ndarray) -> np.ndarray:
         self._estimate = image.copy()
+        self._estimate.flags.writeable = False
         self._small = small.copy()
         self.moving_tiles = np.ones(small.shape[:2], bool)
-        return image.copy()
+        return self._estimate
 
     def moving(self, small: np.ndarray) -> np.ndarray:
         """(h, w) uint8 255 on the tiles (and their neighbours) whose grey differs from the estimate's by more
@@ -84,17 +86,19 @@ class DenoiseRuntime:
         if stale or self._estimate is None or self._estimate.shape != image.shape or self._small.shape != small.shape:
             return self._reset(image, small)
         tiles = self.moving(small)
-        cv2.addWeighted(self._estimate, 1.0 - self.share, image, self.share, 0.0, dst=self._estimate)
+        out = cv2.addWeighted(self._estimate, 1.0 - self.share, image, self.share, 0.0)
         count, _, boxes, _ = cv2.connectedComponentsWithStats(tiles, connectivity=8)
         rows, columns = tiles.shape
         for x, y, w, h, _ in boxes[1:count]:  # a box on the last tile row or column runs to the frame's edge
             box = (slice(y * TILE, (y + h) * TILE if y + h < rows else None),
                    slice(x * TILE, (x + w) * TILE if x + w < columns else None))  # fmt: skip
-            self._estimate[box] = image[box]
+            out[box] = image[box]
         self._small += self.share * (small - self._small)
         moved = tiles > 0
         self._small[moved] = small[moved]
-        return self._estimate.copy()
+        out.flags.writeable = False
+        self._estimate = out
+        return out
 
     def close(self) -> None:
         """Nothing held but memory."""

@@ -1,0 +1,81 @@
+"""The cheap paths of `light` and `denoise` against the same effects written plainly, on real frames: the desk
+clip (960x540: a last part-row of tiles), upscaled to 720p, an odd-sized crop and a view into a larger frame."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from skimage.measure import label, regionprops
+
+from bgfx.vision.effects.denoise import TILE, Denoise, tile_means
+
+
+def denoise_plainly(frames: list[np.ndarray], strength: int) -> list[np.ndarray]:
+    """The recursive filter as its docstring says it, one full-frame step at a time: blend everything, then put
+    the new frame back in the box of each 8-connected patch of moving tiles (and their neighbours); the boxes
+    come from skimage here, not OpenCV. (H, W, 3) uint8 frames in, the same out."""
+    share = 1.0 / (1.0 + 7.0 * strength / 100.0)
+    estimate, means, outputs = None, None, []
+    for image in frames:
+        small = cv2.cvtColor(tile_means(image), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        if estimate is None:
+            estimate, means = image.copy(), small
+            outputs.append(estimate.copy())
+            continue
+        difference = np.abs(small - means)
+        threshold = max(6.0, 4.0 * float(np.median(difference.ravel()[::4])))
+        moving = cv2.dilate((difference > threshold).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        estimate = cv2.addWeighted(estimate, 1.0 - share, image, share, 0.0)
+        rows, columns = moving.shape
+        for region in regionprops(label(moving, connectivity=2)):
+            top, left, bottom, right = region.bbox
+            box = (slice(top * TILE, bottom * TILE if bottom < rows else None),
+                   slice(left * TILE, right * TILE if right < columns else None))  # fmt: skip
+            estimate[box] = image[box]
+        means = np.where(moving, small, means + np.float32(share) * (small - means))
+        outputs.append(estimate.copy())
+    return outputs
+
+
+def noisy(frames: list[np.ndarray], seed: int, std: float = 5.0) -> list[np.ndarray]:
+    """Each frame plus fixed-seed Gaussian noise (a lifted dark room's), uint8."""
+    rng = np.random.default_rng(seed)
+    return [np.clip(frame + rng.normal(0.0, std, frame.shape), 0, 255).astype(np.uint8) for frame in frames]
+
+
+@pytest.mark.parametrize("size", ["clip", "720p", "odd", "view"])
+def test_denoise_is_the_plain_filter_bit_for_bit(video_frames: list[np.ndarray], size: str) -> None:
+    """The moving desk clip (a few dozen patches reset a frame), then the same frame held still: every output
+    equal to the plain filter's."""
+    frames = noisy(video_frames[:24] + [video_frames[24]] * 8, seed=30)
+    if size == "720p":
+        frames = [cv2.resize(frame, (1280, 720), interpolation=cv2.INTER_LINEAR) for frame in frames]
+    elif size == "odd":
+        frames = [np.ascontiguousarray(frame[3:446, 5:922]) for frame in frames]  # 917x443: both sides ragged
+    elif size == "view":
+        frames = [frame[7:500, 11:900] for frame in frames]  # not contiguous
+    runtime = Denoise(strength=70).prepare()
+    outputs, moving = [], []
+    for index, frame in enumerate(frames):
+        outputs.append(runtime.apply(frame, {}, 33 * index))
+        moving.append(float(np.mean(runtime.moving_tiles)))
+    assert 0.0 < max(moving[1:24]) < 0.5 and moving[-1] == 0.0  # patches reset, not the whole frame; then none
+    for index, (got, want) in enumerate(zip(outputs, denoise_plainly(frames, strength=70))):
+        assert got.shape == want.shape and np.array_equal(got, want), (index, np.abs(got.astype(int) - want).max())
+
+
+def test_denoise_outputs_stay_as_returned(video_frames: list[np.ndarray]) -> None:
+    """Each output is the next frame's estimate, handed out without a copy: it is read-only, later frames leave
+    it as it was, and a jump back in time starts again from the new frame."""
+    frames = noisy([video_frames[0]] * 6, seed=31)
+    runtime = Denoise(strength=100).prepare()
+    outputs = [runtime.apply(frame, {}, 33 * index) for index, frame in enumerate(frames[:4])]
+    kept = [output.copy() for output in outputs]
+    after = runtime.apply(frames[4], {}, 200)
+    assert all(np.array_equal(output, copy) for output, copy in zip(outputs, kept))
+    assert not any(output.flags.writeable for output in outputs + [after])
+    with pytest.raises(ValueError):
+        after[0, 0] = 0
+    assert np.array_equal(runtime.apply(frames[5], {}, 100), frames[5])  # back in time: the frame as it is
+    assert not np.array_equal(after, frames[4])  # (while a still frame is averaged)
