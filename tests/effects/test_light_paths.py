@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from skimage.measure import label, regionprops
 
-from bgfx.vision.effects.denoise import TILE, Denoise, tile_means
+from bgfx.vision.effects.denoise import TILE, Denoise, median, tile_means
 
 
 def denoise_plainly(frames: list[np.ndarray], strength: int) -> list[np.ndarray]:
@@ -79,3 +79,13 @@ def test_denoise_outputs_stay_as_returned(video_frames: list[np.ndarray]) -> Non
         after[0, 0] = 0
     assert np.array_equal(runtime.apply(frames[5], {}, 100), frames[5])  # back in time: the frame as it is
     assert not np.array_equal(after, frames[4])  # (while a still frame is averaged)
+
+
+def test_the_median_is_numpys(video_frames: list[np.ndarray]) -> None:
+    """Odd and even counts, ties, one value, and the real thing: tile differences between two frames of the clip."""
+    rng = np.random.default_rng(32)
+    means = [cv2.cvtColor(tile_means(frame), cv2.COLOR_BGR2GRAY).astype(np.float32) for frame in video_frames[:2]]
+    cases = [rng.uniform(0, 40, size).astype(np.float32) for size in (1, 2, 3, 3600, 3601)]
+    cases += [rng.integers(0, 4, 999).astype(np.float32), cv2.absdiff(*means).ravel()[::4]]
+    for values in cases:
+        assert median(values) == float(np.median(values)), values.size
