@@ -9,6 +9,7 @@ import pytest
 from skimage.measure import label, regionprops
 
 from bgfx.vision.effects.denoise import TILE, Denoise, median, tile_means
+from bgfx.vision.effects.light import level_percentile
 
 
 def denoise_plainly(frames: list[np.ndarray], strength: int) -> list[np.ndarray]:
@@ -89,3 +90,18 @@ def test_the_median_is_numpys(video_frames: list[np.ndarray]) -> None:
     cases += [rng.integers(0, 4, 999).astype(np.float32), cv2.absdiff(*means).ravel()[::4]]
     for values in cases:
         assert median(values) == float(np.median(values)), values.size
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.5, 0.95, 0.99, 1.0])
+def test_the_level_percentile_is_numpys(video_frames: list[np.ndarray], share: float) -> None:
+    """Against np.percentile: a shrunken real frame's grey (the white point's input), one value, two, a constant,
+    ties, random sizes whose rank (n - 1) · share falls on and between order statistics, and two where numpy's
+    interpolation from above (fraction ≥ 0.5) rounds differently from the one from below."""
+    rng = np.random.default_rng(33)
+    grey = cv2.cvtColor(cv2.resize(video_frames[5], (160, 90), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2GRAY)
+    cases = [grey.ravel(), np.array([7], np.uint8), np.array([3, 250], np.uint8), np.full(50, 128, np.uint8)]
+    cases += [rng.integers(0, 4, 101).astype(np.uint8)] + [rng.integers(0, 256, n).astype(np.uint8) for n in (5, 77, 400)]
+    cases += [np.array([3] * 6 + [250], np.uint8), np.array([10, 13], np.uint8)]  # at 0.95, 0.99: a + d·g ≠ b - d·(1-g)
+    for values in cases:
+        got = level_percentile(np.bincount(values, minlength=256), share)
+        assert got == float(np.percentile(values, 100.0 * share)), (values.size, got)

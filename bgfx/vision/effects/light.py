@@ -43,6 +43,21 @@ def grey_of_lightness(lightness: float) -> float:
     return 255.0 * encoded
 
 
+def level_percentile(counts: np.ndarray, share: float) -> float:
+    """np.percentile(values, 100 · share) (numpy's default, the linear method) of uint8 values given by their
+    (256,) int histogram `counts`, bit for bit: the order statistics at rank ⌊(n - 1) · share⌋ and the next,
+    read off the cumulative counts, interpolated as numpy interpolates them. Why: no partition of the values
+    and none of np.percentile's checks, ~0.1 ms a frame less for the meter's two calls (cold caches)."""
+    cumulative = np.cumsum(counts)
+    last = int(cumulative[-1]) - 1
+    index = last * share
+    below = math.floor(index)
+    ranks = (last, last) if index >= last else (below, below + 1)
+    low, high = np.searchsorted(cumulative, ranks, side="right").tolist()
+    gamma = index - below
+    return high - (high - low) * (1.0 - gamma) if gamma >= 0.5 else low + (high - low) * gamma
+
+
 def face_box(person: np.ndarray) -> tuple[slice, slice] | None:
     """The face's box in a (h, w) uint8 person alpha (any size), or None when nobody is there.
 
@@ -90,7 +105,8 @@ def face_level(small: np.ndarray, person: np.ndarray) -> float | None:
     if np.count_nonzero(inside) < _MIN_FACE_PIXELS:
         return None
     values = cv2.cvtColor(small[box], cv2.COLOR_BGR2Lab)[..., 0][inside]
-    low, high = np.percentile(values, (25.0, 95.0))
+    counts = np.bincount(values, minlength=256)
+    low, high = level_percentile(counts, 0.25), level_percentile(counts, 0.95)
     kept = values[(values >= low) & (values <= high)]
     lightness = float(kept.mean() if kept.size else low) * (100.0 / 255.0)
     return grey_of_lightness(lightness)
@@ -148,7 +164,7 @@ class LightRuntime:
         small = shrink(image, size)
         small_person = cv2.resize(person, size, interpolation=cv2.INTER_LINEAR)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        return face_level(small, small_person), float(np.percentile(grey, 99.0))
+        return face_level(small, small_person), level_percentile(np.bincount(grey.ravel(), minlength=256), 0.99)
 
     def _follow(self, face: float | None, white: float, timestamp_ms: int) -> None:
         """Move the smoothed readings towards this frame's by 1 - exp(-dt / smoothing_ms); the first reading
