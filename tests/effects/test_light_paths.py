@@ -9,7 +9,7 @@ import pytest
 from skimage.measure import label, regionprops
 
 from bgfx.vision.effects.denoise import TILE, Denoise, median, tile_means
-from bgfx.vision.effects.light import level_percentile
+from bgfx.vision.effects.light import TAKES_PAIRS, Light, apply_curve, level_percentile, pair_table
 
 
 def denoise_plainly(frames: list[np.ndarray], strength: int) -> list[np.ndarray]:
@@ -105,3 +105,45 @@ def test_the_level_percentile_is_numpys(video_frames: list[np.ndarray], share: f
     for values in cases:
         got = level_percentile(np.bincount(values, minlength=256), share)
         assert got == float(np.percentile(values, 100.0 * share)), (values.size, got)
+
+
+def curves() -> list[np.ndarray]:
+    """(256,) uint8 curves: a lift as light makes one, all black, all white, and a fixed-seed shuffle (a byte
+    looked up in the wrong half of a pair, or the pair's halves swapped, gives another level)."""
+    lift = np.clip(255.0 * (np.arange(256) / 255.0) ** 0.45 + 0.5, 0, 255).astype(np.uint8)
+    shuffle = np.random.default_rng(34).permutation(256).astype(np.uint8)
+    return [lift, np.zeros(256, np.uint8), np.full(256, 255, np.uint8), shuffle]
+
+
+@pytest.mark.skipif(not TAKES_PAIRS, reason="this OpenCV's cv2.LUT takes no 16-bit values")
+def test_the_curve_two_bytes_at_a_time_is_the_8_bit_lut(video_frames: list[np.ndarray]) -> None:
+    """720p, the clip's 960x540, odd sides (an odd byte count: the 8-bit path), a view, a contiguous block at an
+    odd address (rows of an odd width), and one pixel: each a new array equal to cv2.LUT's, the input untouched."""
+    big = cv2.resize(video_frames[3], (1280, 720), interpolation=cv2.INTER_LINEAR)
+    odd = np.ascontiguousarray(video_frames[3][:443, :917])
+    frames = [big, video_frames[3], odd, big[5:600, 7:1001], odd[1:], odd[:1, :1]]
+    assert odd[1:].flags.c_contiguous and odd[1:].ctypes.data % 2 == 1
+    for curve in curves():
+        for frame in frames:
+            before = frame.copy()
+            for pairs in (pair_table(curve), None):
+                got = apply_curve(frame, curve, pairs)
+                assert got.shape == frame.shape and np.array_equal(got, cv2.LUT(frame, curve))
+                assert not np.shares_memory(got, frame) and np.array_equal(frame, before)
+
+
+def test_the_runtime_keeps_its_pair_table_in_step_with_its_curve(video_frames: list[np.ndarray]) -> None:
+    """Through the clip the curve moves frame after frame (the meter smooths towards a lift) and then holds;
+    every output is cv2.LUT with the curve of the moment. A fixed lift (auto off) likewise."""
+    person = np.zeros((540, 960), np.uint8)
+    cv2.ellipse(person, (580, 150), (60, 80), 0, 0, 360, 255, -1)
+    person[230:] = 255 * (np.abs(np.arange(960) - 580) < 200)
+    frames = [(frame // 3).astype(np.uint8) for frame in video_frames[:12]]
+    for settings in (Light(), Light(auto=False, strength=60)):
+        runtime, curves_seen = settings.prepare(), set()
+        for index, frame in enumerate(frames):
+            out = runtime.apply(frame, {"person": person}, 100 * index)
+            assert np.array_equal(out, cv2.LUT(frame, runtime.lut)), index
+            curves_seen.add(runtime.lut.tobytes())
+            assert runtime.pairs is None or np.array_equal(runtime.pairs, pair_table(runtime.lut))
+        assert len(curves_seen) > (5 if settings.auto else 0)
