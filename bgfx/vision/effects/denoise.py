@@ -36,6 +36,16 @@ def tile_means(image: np.ndarray) -> np.ndarray:
     return cv2.resize(quarter, (max(1, width // TILE), max(1, height // TILE)), interpolation=cv2.INTER_AREA)
 
 
+def median(values: np.ndarray) -> float:
+    """np.median of a 1-d float32 array, bit for bit (the middle value, or the float32 mean of the middle two),
+    without its checks and wrappers: ~30 µs less a frame at 3,600 values."""
+    middle = values.size // 2
+    if values.size % 2:
+        return float(np.partition(values, middle)[middle])
+    low, high = np.partition(values, (middle - 1, middle))[middle - 1 : middle + 1]
+    return float((low + high) / np.float32(2.0))
+
+
 @dataclass(frozen=True, slots=True)
 class Denoise:
     """strength 0..100: how many frames are averaged where still (0: off, 100: ~15)."""
@@ -48,8 +58,9 @@ class Denoise:
 
 
 class DenoiseRuntime:
-    """The running estimate, (H, W, 3) uint8 and its (H/8, W/8) float32 grey tile means, and the last frame's
-    timestamp."""
+    """The running estimate, (H, W, 3) uint8, its (H/8, W/8) float32 grey tile means, and the last frame's
+    timestamp. The estimate is the last frame's output itself, read-only: each frame's blend writes a new array,
+    so handing it out needs no copy (0.11 ms at 720p) and nothing written later can reach a returned frame."""
 
     def __init__(self, settings: Denoise) -> None:
         self.settings = settings
@@ -61,19 +72,19 @@ class DenoiseRuntime:
 
     def _reset(self, image: np.ndarray, small: np.ndarray) -> np.ndarray:
         self._estimate = image.copy()
+        self._estimate.flags.writeable = False
         self._small = small.copy()
         self.moving_tiles = np.ones(small.shape[:2], bool)
-        return image.copy()
+        return self._estimate
 
     def moving(self, small: np.ndarray) -> np.ndarray:
-        """(h, w) uint8 255 on the tiles (and their neighbours) whose grey differs from the estimate's by more
+        """(h, w) uint8 1 on the tiles (and their neighbours) whose grey differs from the estimate's by more
         than the threshold, from the new frame's (h, w) float32 grey tile means. The noise level is the median
         difference of every 4th tile (a quarter of the sort; the median moves by under 2 %)."""
         difference = cv2.absdiff(small, self._small)
-        threshold = max(_MIN_THRESHOLD, _NOISE_FACTOR * float(np.median(difference.ravel()[::4])))
-        tiles = (difference > threshold).astype(np.uint8) * 255
-        self.moving_tiles = tiles > 0
-        return cv2.dilate(tiles, _GROW)
+        threshold = max(_MIN_THRESHOLD, _NOISE_FACTOR * median(difference.ravel()[::4]))
+        self.moving_tiles = difference > threshold
+        return cv2.dilate(self.moving_tiles.view(np.uint8), _GROW)
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
         if self.settings.strength == 0:
@@ -84,17 +95,22 @@ class DenoiseRuntime:
         if stale or self._estimate is None or self._estimate.shape != image.shape or self._small.shape != small.shape:
             return self._reset(image, small)
         tiles = self.moving(small)
-        cv2.addWeighted(self._estimate, 1.0 - self.share, image, self.share, 0.0, dst=self._estimate)
-        count, _, boxes, _ = cv2.connectedComponentsWithStats(tiles, connectivity=8)
+        out = cv2.addWeighted(self._estimate, 1.0 - self.share, image, self.share, 0.0)
+        # 16-bit labels: OpenCV then takes a serial algorithm, 47 µs against 83 at 160x90 tiles (a dilated patch
+        # is at least 3x3 tiles, so even 8K's 518,400 tiles have far fewer than 65,536 patches)
+        count, _, boxes, _ = cv2.connectedComponentsWithStats(tiles, connectivity=8, ltype=cv2.CV_16U)
         rows, columns = tiles.shape
-        for x, y, w, h, _ in boxes[1:count]:  # a box on the last tile row or column runs to the frame's edge
+        for x, y, w, h, _ in boxes[1:count].tolist():  # a box on the last tile row or column runs to the frame's edge
             box = (slice(y * TILE, (y + h) * TILE if y + h < rows else None),
                    slice(x * TILE, (x + w) * TILE if x + w < columns else None))  # fmt: skip
-            self._estimate[box] = image[box]
-        self._small += self.share * (small - self._small)
-        moved = tiles > 0
-        self._small[moved] = small[moved]
-        return self._estimate.copy()
+            out[box] = image[box]
+        step = small - self._small  # in place after this, as `_small += share * (small - _small)` rounds
+        step *= self.share
+        self._small += step
+        np.copyto(self._small, small, where=tiles > 0)
+        out.flags.writeable = False
+        self._estimate = out
+        return out
 
     def close(self) -> None:
         """Nothing held but memory."""

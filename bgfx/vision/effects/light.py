@@ -13,7 +13,8 @@ Curve: levels to the white point, then a power that takes the face's level to th
 log domain with a time constant of `smoothing_ms` (from the frames' timestamps, so the rate does not
 matter): an arm crossing the face or a window opening moves the curve over a second, without pumping.
 
-The curve is applied to B, G and R alike (one 256-entry cv2.LUT on the frame as a flat uint8 plane): in
+The curve is applied to B, G and R alike (cv2.LUT on the frame two bytes at a time through a 65,536-entry
+table where OpenCV takes one, else as a flat uint8 plane; the same picture either way): in
 the curve's near-linear range that is an exposure gain, which keeps hue and the channels' ratios. A curve
 on luma alone (Y of YCrCb) keeps the dim frame's small Cr/Cb, which at a 3x lift reads as grey skin:
 measured on the darkened desk clip, ΔE(a*b*) 17 against the clean one, against 1.7 for this.
@@ -36,11 +37,57 @@ _MIN_FACE_PIXELS = 12
 _LEVELS = np.arange(256, dtype=np.float64)
 
 
+def _takes_pairs() -> bool:
+    """Whether this OpenCV's cv2.LUT takes uint16 values with a 65,536-entry table (OpenCV 5 does; 4.x raises)."""
+    try:
+        cv2.LUT(np.zeros((1, 2), np.uint16), np.zeros(65536, np.uint16))
+    except cv2.error:
+        return False
+    return True
+
+
+TAKES_PAIRS = _takes_pairs()
+
+
+def pair_table(lut: np.ndarray) -> np.ndarray:
+    """The (65536,) uint16 table that applies the (256,) uint8 `lut` to both bytes of a uint16 at once (either
+    byte order: entry hi·256 + lo is lut[hi]·256 + lut[lo])."""
+    wide = lut.astype(np.uint16)
+    return ((wide[:, None] << 8) | wide[None, :]).ravel()
+
+
+def apply_curve(image: np.ndarray, lut: np.ndarray, pairs: np.ndarray | None) -> np.ndarray:
+    """The (256,) uint8 curve `lut` on B, G and R alike of an (H, W, 3) uint8 frame (a view too): a new array.
+
+    With `pairs` (pair_table(lut)) and an even byte count, two bytes a lookup: the frame as one row of uint16
+    (at any address) through cv2.LUT's 65,536-entry table, which stays in L2: 0.95 → 0.82 ms at 720p here.
+    Otherwise one 8-bit channel 3W wide, cv2.LUT's fastest 8-bit path."""
+    frame = np.ascontiguousarray(image)
+    if pairs is not None and frame.nbytes % 2 == 0:
+        return cv2.LUT(frame.reshape(1, -1).view(np.uint16), pairs).view(np.uint8).reshape(frame.shape)
+    return cv2.LUT(frame.reshape(frame.shape[0], -1), lut).reshape(frame.shape)
+
+
 def grey_of_lightness(lightness: float) -> float:
     """The sRGB grey level 0..255 whose CIE L* is `lightness` (0..100)."""
     linear = ((lightness + 16.0) / 116.0) ** 3 if lightness > 8.0 else lightness / 903.3
     encoded = 1.055 * linear ** (1 / 2.4) - 0.055 if linear > 0.0031308 else 12.92 * linear
     return 255.0 * encoded
+
+
+def level_percentile(counts: np.ndarray, share: float) -> float:
+    """np.percentile(values, 100 · share) (numpy's default, the linear method) of uint8 values given by their
+    (256,) int histogram `counts`, bit for bit: the order statistics at rank ⌊(n - 1) · share⌋ and the next,
+    read off the cumulative counts, interpolated as numpy interpolates them. Why: no partition of the values
+    and none of np.percentile's checks, ~0.1 ms a frame less for the meter's two calls (cold caches)."""
+    cumulative = np.cumsum(counts)
+    last = int(cumulative[-1]) - 1
+    index = last * share
+    below = math.floor(index)
+    ranks = (last, last) if index >= last else (below, below + 1)
+    low, high = np.searchsorted(cumulative, ranks, side="right").tolist()
+    gamma = index - below
+    return high - (high - low) * (1.0 - gamma) if gamma >= 0.5 else low + (high - low) * gamma
 
 
 def face_box(person: np.ndarray) -> tuple[slice, slice] | None:
@@ -90,7 +137,8 @@ def face_level(small: np.ndarray, person: np.ndarray) -> float | None:
     if np.count_nonzero(inside) < _MIN_FACE_PIXELS:
         return None
     values = cv2.cvtColor(small[box], cv2.COLOR_BGR2Lab)[..., 0][inside]
-    low, high = np.percentile(values, (25.0, 95.0))
+    counts = np.bincount(values, minlength=256)
+    low, high = level_percentile(counts, 0.25), level_percentile(counts, 0.95)
     kept = values[(values >= low) & (values <= high)]
     lightness = float(kept.mean() if kept.size else low) * (100.0 / 255.0)
     return grey_of_lightness(lightness)
@@ -128,7 +176,8 @@ class Light:
 
 
 class LightRuntime:
-    """The smoothed meter readings (log face level, log white point) and the last frame's timestamp."""
+    """The smoothed meter readings (log face level, log white point), the last frame's timestamp, and the curve
+    in use with its pair table (made again only when the curve changes; None where OpenCV cannot use one)."""
 
     def __init__(self, settings: Light) -> None:
         self.settings = settings
@@ -140,6 +189,7 @@ class LightRuntime:
         if not settings.auto:
             power = 1.0 - settings.strength / 200.0
             self.lut = np.clip(255.0 * (_LEVELS / 255.0) ** power + 0.5, 0, 255).astype(np.uint8)
+        self.pairs = pair_table(self.lut) if TAKES_PAIRS else None
 
     def meter(self, image: np.ndarray, person: np.ndarray) -> tuple[float | None, float]:
         """(face grey level or None, white point), both 0..255, from (H, W, 3) uint8 BGR and (H, W) uint8 alpha."""
@@ -148,7 +198,7 @@ class LightRuntime:
         small = shrink(image, size)
         small_person = cv2.resize(person, size, interpolation=cv2.INTER_LINEAR)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        return face_level(small, small_person), float(np.percentile(grey, 99.0))
+        return face_level(small, small_person), level_percentile(np.bincount(grey.ravel(), minlength=256), 0.99)
 
     def _follow(self, face: float | None, white: float, timestamp_ms: int) -> None:
         """Move the smoothed readings towards this frame's by 1 - exp(-dt / smoothing_ms); the first reading
@@ -170,11 +220,12 @@ class LightRuntime:
             face, white = self.meter(image, masks["person"])
             self._follow(face, white, timestamp_ms)
             if self._log_face is not None:
-                self.lut = tone_curve(math.exp(self._log_face), math.exp(self._log_white), self.target_grey,
-                                      self.settings.strength / 100.0)  # fmt: skip
-        frame = np.ascontiguousarray(image)
-        flat = frame.reshape(frame.shape[0], -1)  # one channel, 3W wide: cv2.LUT's fastest path
-        return cv2.LUT(flat, self.lut).reshape(frame.shape)
+                lut = tone_curve(math.exp(self._log_face), math.exp(self._log_white), self.target_grey,
+                                 self.settings.strength / 100.0)  # fmt: skip
+                if self.pairs is not None and not np.array_equal(lut, self.lut):
+                    self.pairs = pair_table(lut)
+                self.lut = lut
+        return apply_curve(image, self.lut, self.pairs)
 
     def close(self) -> None:
         """Nothing held but memory."""
