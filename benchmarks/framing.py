@@ -13,22 +13,27 @@ The clips (1280x720, 30 fps, made at run time from ../shared/testdata, never sto
 The output is measured by an independent segmentation (selfie_square, IMAGE mode, a model other than the
 pipeline's) of the frames sent: the upper body's centre (the mask's centroid over the top quarter of the
 height below the head top), the head top, and the picture's frame-to-frame shift (phase correlation).
-The framing stage's own CPU time per frame is timed with time.process_time around it alone.
+The cost (printed first): the framing stage's own CPU time per 720p frame (its StageClock section, which is
+time.process_time), split into frames where the window moved and frames where it was settled, and the whole
+render (framing + blur chain) against the same chain without framing on the same frames and masks, the two
+alternated frame by frame in one run; medians, OpenCV on one thread. The framed picture is scaled back to the
+frame's size before the chain, so the chain costs the same either way: the difference is the stage's.
 
-Usage (under flock /tmp/bgfx-bench.lock): python benchmarks/framing.py [--shared ../shared]
+Usage (under flock /tmp/bgfx-bench.lock, from the checkout): python -m benchmarks.framing [--shared ../shared] [--cost]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bgfx.vision.effects import ChainItem
+from bgfx.vision.effects import Chain, ChainItem
 from bgfx.vision.effects.blur import Blur
 from bgfx.vision.frame import Frame
 from bgfx.vision.framing_settings import FramingSettings
@@ -36,6 +41,7 @@ from bgfx.vision.framing_stage import FramingStage
 from bgfx.vision.models import LocatedModel, load_catalog
 from bgfx.vision.pipeline import Pipeline, SegmentationSettings
 from bgfx.vision.segmentation import Segmenter, SegmenterOptions
+from bgfx.vision.timing import StageClock
 
 SIZE = (1280, 720)
 FPS = 30
@@ -186,30 +192,76 @@ def judge_segmenter(shared: Path) -> Segmenter:
     return Segmenter(LocatedModel(name="selfie_square", path=shared / "models" / entry.file, entry=entry), SegmenterOptions())
 
 
-def stage_ms(clip: list[np.ndarray], repeats: int = 3) -> float:
-    """CPU ms per frame of the framing stage alone (box, framer, crop and scale of picture and mask) at 720p,
-    on the clip's frames with a person mask made once by the real segmenter."""
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """CPU ms per 720p frame (medians): the framing stage alone while following and once settled, and the
+    whole render (framing + chain) against the same chain on the same frames and masks without framing."""
+
+    following: float
+    settled: float
+    framed: float
+    unframed: float
+    frames: tuple[int, int]  # (following, settled) frames timed
+
+
+def refined_masks(clip: list[np.ndarray]) -> tuple[list[Frame], list[dict[str, np.ndarray]]]:
+    """The clip's frames and their refined masks, made once by the real segmenter, whose pipeline is then
+    closed so no MediaPipe thread adds to the process CPU time measured afterwards."""
     with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
         frames = [Frame(image, 1 + index * STEP_MS) for index, image in enumerate(clip)]
-        masks = [pipeline.masks(frame, pipeline.segment(frame)) for frame in frames]
-    stage = FramingStage(FOLLOW)
-    spent = 0.0
-    for _ in range(repeats):
-        for frame, mask in zip(frames, masks):
-            start = time.process_time()
-            stage.apply(frame, mask)
-            spent += time.process_time() - start
-    return 1000 * spent / (repeats * len(frames))
+        return frames, [pipeline.masks(frame, pipeline.segment(frame)) for frame in frames]
+
+
+def timed_render(stage: FramingStage, chain: Chain, frame: Frame, masks: dict[str, np.ndarray]) -> tuple[float, float]:
+    """(whole render, framing stage alone) CPU ms of one frame rendered as Pipeline.render does."""
+    clock = StageClock()
+    start = time.process_time()
+    stage.run(chain, frame, masks, clock)
+    return 1000 * (time.process_time() - start), clock.cpu.get("framing", 0.0)
+
+
+def cost(clip: list[np.ndarray], passes: int = 4) -> Cost:
+    """The clip `passes` times, each from a fresh framing (so it follows, then settles), every frame rendered
+    framed (follow) and unframed (mode off, own chain) in turn, the order swapped each frame."""
+    frames, masks = refined_masks(clip)
+    following, settled, framed, unframed = [], [], [], []
+    for _ in range(passes):
+        on, off = FramingStage(FOLLOW), FramingStage(FramingSettings())
+        with closing(Chain((BLUR,))) as on_chain, closing(Chain((BLUR,))) as off_chain:
+            for index, (frame, mask) in enumerate(zip(frames, masks)):
+                first_on = index % 2 == 0
+                if not first_on:
+                    unframed.append(timed_render(off, off_chain, frame, mask)[0])
+                total, alone = timed_render(on, on_chain, frame, mask)
+                if first_on:
+                    unframed.append(timed_render(off, off_chain, frame, mask)[0])
+                framed.append(total)
+                (following if on.following else settled).append(alone)
+    median = lambda values: float(np.median(values)) if values else float("nan")  # noqa: E731
+    return Cost(median(following), median(settled), median(framed), median(unframed), (len(following), len(settled)))
+
+
+def print_cost(clips: dict[str, list[np.ndarray]]) -> None:
+    """The cost table (#19: at most 1 CPU ms per 720p frame beyond the chain it frames)."""
+    print(f"{'clip':11} {'stage following':>15} {'stage settled':>13} {'framed':>7} {'unframed':>8} {'difference':>10}"
+          "   (CPU ms per 720p frame, medians; blur chain)")
+    for name in ("off_centre", "desk"):
+        figures = cost(clips[name])
+        print(f"{name:11} {figures.following:15.2f} {figures.settled:13.2f} {figures.framed:7.2f} {figures.unframed:8.2f} "
+              f"{figures.framed - figures.unframed:+10.2f}   ({figures.frames[0]} following, {figures.frames[1]} settled frames)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--cost", action="store_true", help="only the CPU cost table, not the judged clips")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     clips = {"off_centre": off_centre(args.shared, 180), "desk": desk_720p(args.shared, 180),
              "across": across(args.shared, 240, 120), "still": still(args.shared, 150)}
-    print(f"framing stage: {stage_ms(clips['desk']):.2f} CPU ms per 720p frame (box, framer, crop + scale of picture and mask)")
+    print_cost(clips)
+    if args.cost:
+        return
     print(f"{'clip':11} {'frames':>6} {'centre ±8%':>10} {'head 3-25%':>10} {'input |c|':>9} {'shift px':>8} {'input px':>8} {'zoom max':>8}")
     with judge_segmenter(args.shared) as judge:
         for name, clip in clips.items():

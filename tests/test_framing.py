@@ -96,3 +96,62 @@ def test_framing_errors_name_the_key(tmp_path) -> None:
     assert "framing.max_zoom: must be 1.0..4.0, got 9" in message
     assert "framing.zoom: unknown key; allowed: mode, max_zoom, headroom, speed" in message
     assert "framing.speed: must be a number" in message
+
+
+def _follow(framer: Framer, box: tuple[int, int, int, int], frames: int) -> np.ndarray:
+    """(frames, 4) windows shown while following box at 30 fps."""
+    return np.array([framer.update(box, 1 / 30).as_array() for _ in range(frames)])
+
+
+def test_follow_is_the_critically_damped_spring_not_a_jump_or_a_low_pass() -> None:
+    """From rest the shown window is target + offset0 (1 + wt) e^-wt: it starts slowly (no jump, no first-order
+    low-pass, whose step is biggest at once), is half-way at wt = 1.68 (0.84 s at speed 2) and never passes
+    the target (no underdamped ringing)."""
+    framer = Framer(SETTINGS, CAPTURE, ASPECT)
+    start, target = framer.window.as_array(), target_window(BOX, CAPTURE, ASPECT, SETTINGS).as_array()
+    shown = _follow(framer, BOX, 45)
+    t = np.arange(1, 46)[:, None] / 30
+    spring = target + (start - target) * (1 + SETTINGS.speed * t) * np.exp(-SETTINGS.speed * t)
+    np.testing.assert_allclose(shown, spring, atol=0.5)
+    distance = np.abs(target - start).max()
+    assert np.abs(shown[0] - start).max() < 0.01 * distance  # the first frame barely moves
+    half = int(np.argmax(np.abs(shown - start).max(axis=1) >= distance / 2))
+    assert 22 <= half <= 28  # 0.73-0.93 s
+
+
+def test_follow_stops_within_one_percent_of_the_target() -> None:
+    """The follow runs on until the window is within 1 % of its width of the target (a quarter of the dead
+    band), so a settled picture is where it should be, not left at the edge of the band."""
+    framer = Framer(SETTINGS, CAPTURE, ASPECT)
+    target = target_window(BOX, CAPTURE, ASPECT, SETTINGS).as_array()
+    for _ in range(300):
+        framer.update(BOX, 1 / 30)
+        if framer.settled:
+            break
+    assert framer.settled
+    assert np.abs(framer.window.as_array() - target).max() <= 0.01 * framer.window.w + 1e-9
+
+
+def test_dead_band_is_four_percent_of_the_window() -> None:
+    """Settled: the person moving 2 % of the window width leaves the picture alone; moving 8 % is followed."""
+    framer = Framer(SETTINGS, CAPTURE, ASPECT)
+    _follow(framer, BOX, 300)
+    settled, width = framer.window, framer.window.w
+    small = round(0.02 * width)
+    _follow(framer, (BOX[0] + small, BOX[1], BOX[2] + small, BOX[3]), 60)
+    assert framer.window == settled
+    large = round(0.08 * width)
+    moved = _follow(framer, (BOX[0] + large, BOX[1], BOX[2] + large, BOX[3]), 300)
+    assert moved[-1][0] - settled.x == pytest.approx(large, abs=0.01 * width)
+
+
+def test_speed_limit_caps_a_quick_follow_at_one_and_a_half_windows_a_second() -> None:
+    """At the highest speed the spring alone would cross the picture in a few frames; the limit holds each
+    frame's step to 1.5 window widths a second, and it does bind (the follow is slower than the spring)."""
+    quick = FramingSettings(mode="follow", max_zoom=2.0, headroom=0.10, speed=10.0)
+    framer = Framer(quick, CAPTURE, ASPECT)
+    shown = np.vstack([framer.window.as_array(), _follow(framer, (900, 200, 1200, 720), 30)])
+    steps = np.abs(np.diff(shown, axis=0))
+    limits = shown[:-1, 2:3] * 1.5 / 30
+    assert np.all(steps <= limits + 1e-9)
+    assert np.sum(np.isclose(steps, limits).any(axis=1)) >= 3  # held at the limit for some frames

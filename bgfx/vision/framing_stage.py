@@ -46,6 +46,11 @@ class FramingStage:
         """The zoom of the picture going out (1.0: the full view)."""
         return 1.0 if self._framer is None else self._framer.zoom
 
+    @property
+    def following(self) -> bool:
+        """The window moved towards a new target this frame (the benchmarks split the stage's cost by it)."""
+        return self._framer is not None and not self._framer.settled
+
     def configure(self, settings: FramingSettings) -> None:
         """Run a new framing section (a reload or `set framing.KEY=...`); the picture moves on from where it is."""
         if settings.mode != self.settings.mode:
