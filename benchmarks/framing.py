@@ -220,6 +220,11 @@ def timed_render(stage: FramingStage, chain: Chain, frame: Frame, masks: dict[st
     return 1000 * (time.process_time() - start), clock.cpu.get("framing", 0.0)
 
 
+def median_ms(values: list[float]) -> float:
+    """The median of CPU ms figures; nan when none were timed (a clip that never settles)."""
+    return float(np.median(values)) if values else float("nan")
+
+
 def cost(clip: list[np.ndarray], passes: int = 4) -> Cost:
     """The clip `passes` times, each from a fresh framing (so it follows, then settles), every frame rendered
     framed (follow) and unframed (mode off, own chain) in turn, the order swapped each frame."""
@@ -237,8 +242,8 @@ def cost(clip: list[np.ndarray], passes: int = 4) -> Cost:
                     unframed.append(timed_render(off, off_chain, frame, mask)[0])
                 framed.append(total)
                 (following if on.following else settled).append(alone)
-    median = lambda values: float(np.median(values)) if values else float("nan")  # noqa: E731
-    return Cost(median(following), median(settled), median(framed), median(unframed), (len(following), len(settled)))
+    return Cost(median_ms(following), median_ms(settled), median_ms(framed), median_ms(unframed),
+                (len(following), len(settled)))
 
 
 def print_cost(clips: dict[str, list[np.ndarray]]) -> None:
