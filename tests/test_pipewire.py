@@ -269,24 +269,48 @@ def camera_portal(session: PipeWireSession) -> Iterator[None]:
     portal.wait(timeout=10)
 
 
-@pytest.mark.e2e
-def test_a_browser_lists_the_camera_and_shows_its_picture(start, session: PipeWireSession, camera_portal) -> None:
-    from playwright.sync_api import sync_playwright
+# Chromium's own capture service sometimes aborts as it links a PipeWire camera (about 1 run in 100 here, more under
+# load): "Check failed: !race_checker301.RaceDetected()" in webrtc's video_capture_pipewire.cc, a race between its
+# start and its stream callback, whoever publishes the node. The track then ends (a 2x2 black frame or a start
+# timeout). Only that abort, found in the browser's own log, earns another try; anything else fails at once.
+CAPTURE_SERVICE_CRASHED = "Detected crash of video capture service"
 
-    start(effects='[{type: replace, colour: "#2050E0"}]')
+
+def probe_in_chromium(session: PipeWireSession, log_path: Path) -> dict | None:
+    """What a page sees of the default camera in a fresh Chromium; None if Chromium's capture service crashed."""
+    from playwright.sync_api import Error, sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", env=session.env,
             args=["--use-fake-ui-for-media-stream", "--enable-features=WebRtcPipeWireCamera", "--disable-gpu",
-                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                  "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--enable-logging", f"--log-file={log_path}"],
         )  # fmt: skip
         try:
             page = browser.new_page()
             page.route("http://localhost/", lambda route: route.fulfill(content_type="text/html", body=PROBE_PAGE))
             page.goto("http://localhost/")  # localhost: a secure context, where getUserMedia is allowed
-            seen = page.evaluate("probe()")
+            try:
+                seen = page.evaluate("probe()")
+            except Error:
+                seen = None
         finally:
             browser.close()
+    if CAPTURE_SERVICE_CRASHED in log_path.read_text(errors="replace"):
+        return None
+    assert seen is not None, "getUserMedia failed without Chromium's capture service crashing"
+    return seen
+
+
+@pytest.mark.e2e
+def test_a_browser_lists_the_camera_and_shows_its_picture(start, session: PipeWireSession, camera_portal, tmp_path) -> None:
+    start(effects='[{type: replace, colour: "#2050E0"}]')
+    for attempt in range(3):
+        seen = probe_in_chromium(session, tmp_path / f"chromium-{attempt}.log")
+        if seen is not None:
+            break
+    assert seen is not None, "Chromium's capture service crashed on each of 3 tries"
     assert seen["label"] == "bgfx test camera" and "bgfx test camera" in seen["labels"]
     assert seen["size"] == [960, 540] and seen["settings"]["frameRate"] == 30
     assert np.abs(np.array(seen["corner"]) - (0x20, 0x50, 0xE0)).max() < 16, seen["corner"]  # RGB of the replace colour
