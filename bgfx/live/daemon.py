@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from bgfx.errors import ConfigError
+from bgfx.live.cameras.exposure import CameraExposure
 from bgfx.live.capture import check_controls, is_camera
 from bgfx.live.cards import Cards
 from bgfx.live.control.commands import Asker, Command, CommandQueue
@@ -124,6 +125,8 @@ class Daemon:
         self.feed = Feed(cfg.capture, 1.0 / fps, self.stats.fps_in)
         parts.callback(self.feed.release)
         self.governor = Governor(cfg.live.cpu_budget, fps)
+        self.exposure = CameraExposure(cfg.capture.device, cfg.capture.fps, cfg.capture.controls)
+        parts.callback(lambda: self.exposure.close())  # the one in force then (a reload may make another)
         self.cards = Cards(cfg.pause, size)
         self.safe = SafeFrames(cfg.live, self.cards)
         parts.callback(self.notifier.close)
@@ -150,6 +153,7 @@ class Daemon:
             else:
                 frame = self.feed.read()
             image = self._compose(frame, paused)
+            self.exposure.steer(self.handler.pipeline.chain.camera_meter())
             self.output.send(image, frame)
             if self.front_ends.preview.wanted():  # a control page is open
                 self.front_ends.preview.offer(image, frame.image if frame else None, self._person)
@@ -192,6 +196,9 @@ class Daemon:
         """Apply what a reload changed beyond the pipeline; name each key that waits for a restart."""
         cv2.setNumThreads(new.live.opencv_threads)
         self.governor.budget = new.live.cpu_budget
+        if (old.capture.device, old.capture.fps, old.capture.controls) != (new.capture.device, new.capture.fps, new.capture.controls):
+            self.exposure.close()  # the camera as found again before the new controls are set
+            self.exposure = CameraExposure(new.capture.device, new.capture.fps, new.capture.controls)
         self.feed.reconfigure(new.capture)
         self.cards = Cards(new.pause, self.output.size, previous=self.cards)
         self.safe = SafeFrames(new.live, self.cards)

@@ -102,6 +102,14 @@ class Chain:
             raise CommandError(f"unknown effect {name!r}; effects: {', '.join(self.names) or 'none'}")
         return {**self.enabled, name: not self.enabled[name]}
 
+    def camera_meter(self) -> EffectRuntime | None:
+        """The first enabled runtime that meters the face for the camera's exposure (`meters_camera`: light with
+        auto and camera on), whose `reading`, `target_grey` and `camera_changed()` the live daemon uses; None if none."""
+        for item, runtime in zip(self.items, self._runtimes):
+            if self.enabled[item.name] and getattr(runtime, "meters_camera", False):
+                return runtime
+        return None
+
     def apply(self, image: np.ndarray, masks: Masks, timestamp_ms: int, clock: StageClock | None = None) -> np.ndarray:
         """Run the enabled effects in order; `clock` (if given) gets each effect's time as `effect:NAME`."""
         for item, runtime in zip(self.items, self._runtimes):

@@ -13,6 +13,13 @@ Curve: levels to the white point, then a power that takes the face's level to th
 log domain with a time constant of `smoothing_ms` (from the frames' timestamps, so the rate does not
 matter): an arm crossing the face or a window opening moves the curve over a second, without pumping.
 
+Camera first: with `camera` on, the live daemon reads `reading` (this frame's face level before the curve) to set a
+V4L2 camera's exposure time and gain (`bgfx.live.cameras.exposure`), which lift the face without the digital
+gain's noise; the curve then only lifts what the camera could not. When the camera has changed its exposure,
+`camera_changed` makes the meter follow at once for `CAMERA_FOLLOW_FRAMES` frames (the new exposure reaches a frame
+one to three frames later): the curve follows the camera's step in the same frame, so the face does not jump
+and then creep back over `smoothing_ms`.
+
 The curve is applied to B, G and R alike (cv2.LUT on the frame two bytes at a time through a 65,536-entry
 table where OpenCV takes one, else as a flat uint8 plane; the same picture either way): in
 the curve's near-linear range that is an exposure gain, which keeps hue and the channels' ratios. A curve
@@ -34,6 +41,7 @@ from bgfx.vision.resize import shrink
 METER_WIDTH = 160  # px: a face is ~20x20 px of it at webcam framing; shrinking 720p to it costs ~0.1 ms
 MAX_GAIN = 8.0  # the curve's steepest slope: the darkest levels are lifted at most this much (noise too)
 _MIN_FACE_PIXELS = 12
+CAMERA_FOLLOW_FRAMES = 6  # frames metered without smoothing after the camera's exposure changed (UVC: 1-3 to take)
 _LEVELS = np.arange(256, dtype=np.float64)
 
 
@@ -163,13 +171,15 @@ def tone_curve(face: float, white: float, target_grey: float, strength: float) -
 @dataclass(frozen=True, slots=True)
 class Light:
     """target: face lightness L* 40..75; strength 0..100 (% of the correction); auto: meter on the face (false:
-    a fixed lift, gamma 1 - strength/200); smoothing_ms: the meter's time constant, ms."""
+    a fixed lift, gamma 1 - strength/200); smoothing_ms: the meter's time constant, ms; camera: set a V4L2
+    camera's exposure time and gain from the face first (with auto; the curve lifts only the rest)."""
 
     needs: ClassVar[frozenset[str]] = frozenset({"person"})
     target: int = field(default=55, metadata={"range": (40, 75)})
     strength: int = field(default=100, metadata={"range": (0, 100)})
     auto: bool = True
     smoothing_ms: int = field(default=800, metadata={"range": (0, 10000)})
+    camera: bool = True
 
     def prepare(self) -> LightRuntime:
         return LightRuntime(self)
@@ -190,6 +200,17 @@ class LightRuntime:
             power = 1.0 - settings.strength / 200.0
             self.lut = np.clip(255.0 * (_LEVELS / 255.0) ** power + 0.5, 0, 255).astype(np.uint8)
         self.pairs = pair_table(self.lut) if TAKES_PAIRS else None
+        self.reading: tuple[int, float] | None = None  # (timestamp_ms, face grey 0..255) of the last frame with a face
+        self._unsmoothed = 0  # frames still to meter without smoothing (the camera's exposure changed)
+
+    @property
+    def meters_camera(self) -> bool:
+        """Whether the camera's exposure should follow this effect's face meter."""
+        return self.settings.auto and self.settings.camera
+
+    def camera_changed(self) -> None:
+        """The camera's exposure or gain was just changed: follow the face at once for the next frames."""
+        self._unsmoothed = CAMERA_FOLLOW_FRAMES
 
     def meter(self, image: np.ndarray, person: np.ndarray) -> tuple[float | None, float]:
         """(face grey level or None, white point), both 0..255, from (H, W, 3) uint8 BGR and (H, W) uint8 alpha."""
@@ -205,9 +226,11 @@ class LightRuntime:
         (or one after a jump back in time) is taken as it is. Without a face, the readings hold."""
         dt = None if self._last_ms is None else timestamp_ms - self._last_ms
         self._last_ms = timestamp_ms
+        unsmoothed, self._unsmoothed = self._unsmoothed > 0, max(0, self._unsmoothed - 1)
         if face is None:
             return
-        if self._log_face is None or dt is None or dt < 0 or self.settings.smoothing_ms == 0:
+        self.reading = (timestamp_ms, face)
+        if unsmoothed or self._log_face is None or dt is None or dt < 0 or self.settings.smoothing_ms == 0:
             share = 1.0
         else:
             share = 1.0 - math.exp(-dt / self.settings.smoothing_ms)
