@@ -46,7 +46,7 @@ def test_steps_set_the_pipelines_knobs_and_step_zero_restores_the_configured_one
     with Pipeline((ChainItem("blur", True, Blur()),), SegmentationSettings(still_every=3), refine) as pipeline:
         pipeline.set_effort(STEPS[-1])
         gate = pipeline.gate
-        assert (gate.still_every, gate.moving_every, gate.hair_factor) == (4, 2, 2)
+        assert (gate.still_every, gate.moving_every, gate.hair_factor) == (8, 2, 2)
         assert pipeline.refine_settings.guide_width == 160
         pipeline.set_effort(STEPS[0])
         assert (gate.still_every, gate.moving_every, gate.hair_factor) == (3, 1, 1)

@@ -23,11 +23,13 @@ CHAIN = (ChainItem("blur", True, Blur()), ChainItem("tint", True, HairTint()))
 
 def test_a_cut_runs_both_models_on_the_cut_frame_and_resets_the_crop(video_frames: list[np.ndarray]) -> None:
     doctor = cv2.resize(cv2.imread(str(TESTDATA / "stills" / "doctor-5871743_640.jpg")), (960, 540))
-    with Pipeline(CHAIN, SegmentationSettings()) as pipeline:  # shipped cadence: hair every 4th, x3 while still
-        for index in range(14):  # a still desk: the hair model at frames 0 and 12, the second on its crop
+    shipped = SegmentationSettings()
+    again = shipped.hair_every * shipped.still_every  # the shipped cadence of the hair model while still (24th frame)
+    with Pipeline(CHAIN, shipped) as pipeline:
+        for index in range(again + 2):  # a still desk: the hair model at frames 0 and `again`, the second on its crop
             results = pipeline.segment(Frame(video_frames[0], 1 + 33 * index))
-        assert results["hair"].box is not None and results["hair"].timestamp_ms == 1 + 33 * 12
-        cut = Frame(doctor, 1 + 33 * 14)  # not a cadence frame
+        assert results["hair"].box is not None and results["hair"].timestamp_ms == 1 + 33 * again
+        cut = Frame(doctor, 1 + 33 * (again + 2))  # not a cadence frame
         results = pipeline.segment(cut)
         assert pipeline.gate.cut
     assert results["selfie_landscape"].timestamp_ms == cut.timestamp_ms

@@ -9,7 +9,7 @@ and it takes one back. Output frames are never dropped to save CPU: the steps
 change how often the models run and how finely masks are refined, in this
 order (cheapest for the picture first):
 
-1. the person model every 4th frame while the picture is still (at least);
+1. the person model every 8th frame while the picture is still (at least);
 2. the person model every 2nd frame while it moves too;
 3. the edge refinement's guide at 160 px wide (at most);
 4. the hair model half as often.
@@ -34,10 +34,10 @@ LATE_SHARE = 0.93
 
 STEPS = (
     Effort("as configured", 1, 1, 1920, 1),
-    Effort("still: model every 4th frame", 4, 1, 1920, 1),
-    Effort("moving: model every 2nd frame", 4, 2, 1920, 1),
-    Effort("edges refined at 160 px", 4, 2, 160, 1),
-    Effort("hair model half as often", 4, 2, 160, 2),
+    Effort("still: model every 8th frame", 8, 1, 1920, 1),
+    Effort("moving: model every 2nd frame", 8, 2, 1920, 1),
+    Effort("edges refined at 160 px", 8, 2, 160, 1),
+    Effort("hair model half as often", 8, 2, 160, 2),
 )
 
 

@@ -22,7 +22,7 @@ class SegmentationSettings:
     models: tuple[str, ...] = ("selfie_landscape", "selfie_square", "deeplab_v3")
     hair_model: str = "hair"
     hair_every: int = field(default=4, metadata={"range": (1, 30)})
-    still_every: int = field(default=3, metadata={"range": (1, 8)})
+    still_every: int = field(default=6, metadata={"range": (1, 8)})
     motion_threshold: float = field(default=1.0, metadata={"range": (0.0, 255.0)})
     rotation: Literal[0, 90, 180, 270] = 0
     locale: str = "en"
