@@ -106,6 +106,24 @@ def test_the_gate_finds_the_global_shift_of_a_pan(video_frames: list[np.ndarray]
     assert gate.due(person_moved(pan[0], 30), 200) and gate.moving and gate.pan is None  # a person moving is no pan
 
 
+def test_local_motion_skips_the_pan_check_and_a_pan_takes_it(video_frames: list[np.ndarray], monkeypatch) -> None:
+    from bgfx.vision import motion
+
+    tried = []
+    real = motion.global_shift
+    monkeypatch.setattr(motion, "global_shift", lambda *args: tried.append(1) or real(*args))
+    gate = MotionGate(still_every=8, threshold=1.0)
+    gate.due(video_frames[0], 1)
+    for index, image in enumerate(video_frames[1:40], start=1):  # typing and gestures: moving, never a pan
+        gate.due(image, 1 + 33 * index)
+    assert tried == [] and gate.moving
+    gate = MotionGate(still_every=8, threshold=1.0)
+    pan = pan_frames(video_frames[0], 4, 6)  # a slow pan: 4 px a frame
+    for index, image in enumerate(pan):
+        gate.due(image, 1 + 33 * index)
+    assert len(tried) == 5 and gate.pan is not None
+
+
 @pytest.mark.models
 def test_between_runs_the_mask_is_refined_on_the_current_frame(video_frames: list[np.ndarray]) -> None:
     still = video_frames[0]
