@@ -98,10 +98,11 @@ def test_the_gate_finds_the_global_shift_of_a_pan(video_frames: list[np.ndarray]
     gate = MotionGate(still_every=8, threshold=1.0)
     pan = pan_frames(video_frames[0], 10, 4)
     assert gate.due(pan[0], 1) and gate.shift_since(1, (960, 540)) == (0, 0)
-    for index, image in enumerate(pan[1:], start=1):
+    for index, image in enumerate(pan[1:3], start=1):
         assert not gate.due(image, 1 + 33 * index) and not gate.moving and gate.pan is not None
         dx, dy = gate.shift_since(1, (960, 540))
         assert abs(dx + 10 * index) <= 2 and abs(dy) <= 1, (index, dx, dy)  # the picture slides left
+    assert gate.due(pan[3], 1 + 33 * 3) and not gate.moving  # a pan runs the model every 3rd frame (still: 8th)
     assert gate.shift_since(999, (960, 540)) == (0, 0)  # a mask of no known run is left where it is
     assert gate.due(person_moved(pan[0], 30), 200) and gate.moving and gate.pan is None  # a person moving is no pan
 

@@ -19,8 +19,9 @@ error at 720p, against ~4 px on the 64x36 one) between the frame and the one at
 the model's last run; if the reference moved by that shift explains the frame
 (mean residual under `PAN_RESIDUAL` grey levels) the frame counts as still,
 `shift_since` gives the shift, and the pipeline moves the last mask by it
-instead of running the model: a pan runs it every `still_every`th frame, so the
-mask's age stays bounded as when still.
+instead of running the model: a pan runs it every `PAN_EVERY`th frame (or
+`still_every`th if that is less: a shifted mask drifts from the truth faster
+than a still one, by parallax and zoom), so the mask's age stays bounded.
 
 A frame that differs from the one before by more than `SCENE_CHANGE` is a new
 scene (a cut, the lights, someone sitting down in front of the camera): the
@@ -46,6 +47,7 @@ PAN_RESIDUAL = 3.0  # mean grey error (FINE) of the shifted reference: a pure pa
 PAN_SPREAD = (2, 0.25)  # a pan changes most of the picture: over 2 grey levels on ≥ 25 % of the 64x36 blocks
 # (the desk clip's typing and gestures: 7-22 %; pans of 4-16 px a frame: 31-83 %). Less is local motion, and the
 # phase correlation (~0.4 ms) is not tried: the model runs, as it would if the pan check had said no.
+PAN_EVERY = 3  # during a pan the model runs at least every 3rd frame (8 px a frame: lag 0.0047 at 3, 0.0080 at 6)
 RUNS_KEPT = 4  # references of the latest model runs kept (LIVE_STREAM: the newest mask may be a run or two old)
 _WINDOW = cv2.createHanningWindow(FINE, cv2.CV_32F)
 SCENE_CHANGE = 34.0  # mean grey change from the frame before (0..255) over which the picture is a new scene:
@@ -130,7 +132,8 @@ class MotionGate:
             if self.moving and self.follow_pans and not self.cut and self._runs and widespread(grey, reference):
                 self.pan = global_shift(self._runs[-1][1], self._fine)
                 self.moving = self.pan is None
-        every = self.moving_every if self.moving else self.still_every
+        still_every = min(self.still_every, PAN_EVERY) if self.pan is not None else self.still_every
+        every = self.moving_every if self.moving else still_every
         if self.cut or every <= 1 or self._skipped + 1 >= every:
             self._reference, self._skipped, self.pan = grey, 0, None
             self._runs.append((timestamp_ms, self._fine))
