@@ -218,6 +218,33 @@ def test_readings_from_frames_exposed_before_a_step_do_not_step_again(fake: Fake
 
 
 @pytest.mark.unit
+def test_after_a_usb_glitch_the_camera_is_still_set_back_as_first_found(fake: FakeV4l2, monkeypatch) -> None:
+    from bgfx.live.cameras import exposure
+
+    monkeypatch.setattr(exposure, "RETRY_S", 0.05)
+    real, failed = fake.ioctl, []
+
+    def glitching(fd, request, arg):
+        if request == v4l2.VIDIOC_S_CTRL and len(fake.sets) == 2 and not failed:
+            failed.append(1)
+            raise OSError(5, "Input/output error")
+        return real(fd, request, arg)
+
+    monkeypatch.setattr(v4l2, "ioctl", glitching)
+    runtime = Light().prepare()
+    steering = CameraExposure("/dev/video0", 30.0, period_s=0.01)
+    try:
+        for index in range(60):
+            runtime.reading = (index, 20.0)
+            steering.steer(runtime)
+            time.sleep(0.01)
+    finally:
+        steering.close()
+    assert failed and [s[2] for s in fake.sets if s[1] == "Auto Exposure"] == [1, 1, 3]  # taken twice, set back once
+    assert fake.sets[-3:] == [("video0", "Exposure Time, Absolute", 250), ("video0", "Gain", 0), ("video0", "Auto Exposure", 3)]
+
+
+@pytest.mark.unit
 def test_a_camera_whose_exposure_the_user_sets_or_a_file_is_left_alone(fake: FakeV4l2) -> None:
     runtime = Light().prepare()
     runtime.reading = (1, 20.0)

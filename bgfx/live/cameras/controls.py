@@ -168,15 +168,20 @@ def set_all(fd: int, device: str, resolved: list[tuple[ControlInfo, int]]) -> di
     taken = {}
     for info, value in resolved:
         try:
-            v4l2.ioctl(fd, v4l2.VIDIOC_S_CTRL, v4l2.Control(id=info.id, value=value))
-            readback = v4l2.Control(id=info.id)
-            v4l2.ioctl(fd, v4l2.VIDIOC_G_CTRL, readback)
+            taken[info.name] = write(fd, info, value)
         except OSError as e:
             hint = " (an automatic mode governs it: set that mode to manual in capture.controls too)" \
                 if e.errno in (errno.EACCES, errno.EBUSY, errno.EPERM) else ""
             raise ConfigError(f"capture.controls.{info.name}: {device} refused {value} ({e.strerror}){hint}") from None
-        taken[info.name] = readback.value
     return taken
+
+
+def write(fd: int, info: ControlInfo, value: int) -> int:
+    """S_CTRL one control; the value the camera reports back (G_CTRL). OSError as the device gives it."""
+    v4l2.ioctl(fd, v4l2.VIDIOC_S_CTRL, v4l2.Control(id=info.id, value=value))
+    readback = v4l2.Control(id=info.id)
+    v4l2.ioctl(fd, v4l2.VIDIOC_G_CTRL, readback)
+    return readback.value
 
 
 def apply(device: str, wanted: Mapping[str, Value], reset: Mapping[str, Value] | None = None) -> dict[str, int]:

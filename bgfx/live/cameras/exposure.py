@@ -15,13 +15,13 @@ taken over again when it is back.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Protocol
 
-from bgfx.errors import ConfigError
 from bgfx.live.cameras import controls as camera_controls
 from bgfx.live.cameras import v4l2
 from bgfx.live.cameras.exposure_plan import ExposureLimits, frame_limit, next_setting
@@ -30,7 +30,9 @@ from bgfx.live.capture import takes_controls
 log = logging.getLogger(__name__)
 
 PERIOD_S = 0.25  # a step at most this often (4 a second)
+RETRY_S = 5.0  # a camera that failed an ioctl (unplugged, a USB glitch) is tried again after this
 SETTLE_S = 0.15  # readings from frames metered this soon after a step may predate it (UVC: 1-3 frames): not used
+REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EBUSY, errno.EINVAL, errno.ERANGE})  # not a glitch: give up
 MODES, TIMES = ("auto_exposure", "exposure_auto"), ("exposure_time_absolute", "exposure_absolute")
 OWN = frozenset((*MODES, *TIMES, "gain"))  # capture.controls naming any of these: the user sets the exposure
 MAINS = {"50_hz": 10_000 / 100, "60_hz": 10_000 / 120}  # power_line_frequency item → half-period, 100 µs units
@@ -57,7 +59,24 @@ class Takeover:
     found: tuple[int, int, int | None]  # (mode, time, gain) as the camera had them
 
 
-def take_over(fd: int, device: str, fps: float) -> Takeover | None:
+class Refused(Exception):
+    """The camera refused a value it listed (not a glitch of the device): it is not steered."""
+
+
+def write_all(fd: int, values: list[tuple[camera_controls.ControlInfo, int]]) -> dict[str, int]:
+    """Set each control in order; name → the value read back. Refused, or OSError for a device glitch or loss."""
+    taken = {}
+    for info, value in values:
+        try:
+            taken[info.name] = camera_controls.write(fd, info, value)
+        except OSError as e:
+            if e.errno in REFUSED:
+                raise Refused(f"{info.name} = {value} refused ({e.strerror})") from None
+            raise
+    return taken
+
+
+def take_over(fd: int, fps: float) -> Takeover | None:
     """The camera's exposure controls, its exposure set to manual; None (and nothing set) when it lacks them."""
     available = camera_controls.query(fd)
     mode = next((available[name] for name in MODES if name in available), None)
@@ -73,14 +92,14 @@ def take_over(fd: int, device: str, fps: float) -> Takeover | None:
                             None if gain is None else (gain.minimum, gain.maximum), flicker)
     found = (mode.value if mode.value is not None else mode.default, exposure.value if exposure.value is not None else exposure.default,
              None if gain is None else (gain.value if gain.value is not None else gain.default))
-    camera_controls.set_all(fd, device, [(mode, manual)])
+    write_all(fd, [(mode, manual)])
     return Takeover(mode, manual, exposure, gain, limits, found)
 
 
-def set_back(fd: int, device: str, taken: Takeover) -> None:
+def set_back(fd: int, taken: Takeover) -> None:
     """The exposure time and gain as found (while still manual), then the mode as found."""
     values = [(taken.time, taken.found[1])] + ([(taken.gain, taken.found[2])] if taken.gain is not None else [])
-    camera_controls.set_all(fd, device, values + [(taken.mode, taken.found[0])])
+    write_all(fd, values + [(taken.mode, taken.found[0])])
 
 
 class CameraExposure:
@@ -99,6 +118,7 @@ class CameraExposure:
         self._changed = False
         self._closed = False
         self._taken: Takeover | None = None
+        self._found: tuple[int, int, int | None] | None = None  # (mode, time, gain) as found at the first takeover
         self.settings: tuple[int, int | None] | None = None  # (exposure time, gain) set last (status, tests)
         self._thread: threading.Thread | None = None
         if takes_controls(device):
@@ -141,9 +161,9 @@ class CameraExposure:
             except OSError as e:  # unplugged: taken over again when it is back
                 log.warning("camera %s: cannot set its exposure (%s); trying again", self.device, e.strerror)
                 self._taken = None
-                self._wake.wait(5.0)
-            except ConfigError as e:
-                log.warning("light: %s; the camera's exposure is left to it, the light curve alone lifts the face", e)
+                self._wake.wait(RETRY_S)
+            except Refused as e:
+                log.warning("light: camera %s: %s; its exposure is left to it, the light curve alone lifts the face", self.device, e)
                 self._user = True
         self._release()
 
@@ -151,11 +171,15 @@ class CameraExposure:
         """One step towards `target`: True when the camera was changed."""
         with v4l2.opened(self.device) as fd:
             if self._taken is None:
-                self._taken = take_over(fd, self.device, self.fps)
+                self._taken = take_over(fd, self.fps)
                 if self._taken is None:
                     log.info("camera %s has no manual exposure time: the light curve alone lifts the face", self.device)
                     self._user = True
                     return False
+                if self._found is None:
+                    self._found = self._taken.found
+                else:  # taken again after a glitch: what is set back is still what the camera had at first
+                    self._taken = replace(self._taken, found=self._found)
                 self.settings = self._taken.found[1:]
                 log.info("camera %s: exposure set from the face (found: %s)", self.device, self._taken.found)
             taken = self._taken
@@ -165,7 +189,7 @@ class CameraExposure:
             values = [(control, value) for control, value, now in
                       ((taken.time, planned[0], self.settings[0]), (taken.gain, planned[1], self.settings[1]))
                       if control is not None and value != now]  # only what changes: each is a USB transfer
-            readback = camera_controls.set_all(fd, self.device, values)
+            readback = write_all(fd, values)
         self.settings = (readback.get(taken.time.name, self.settings[0]),
                          readback.get(taken.gain.name, self.settings[1]) if taken.gain is not None else None)
         log.debug("camera %s: exposure %s, gain %s (face %.0f, target %.0f)", self.device, *self.settings, face, target)
@@ -180,7 +204,8 @@ class CameraExposure:
             return
         try:
             with v4l2.opened(self.device) as fd:
-                set_back(fd, self.device, taken)
+                set_back(fd, taken)
+            self._found = None
             log.info("camera %s: exposure set back as found", self.device)
-        except (OSError, ConfigError) as e:
+        except (OSError, Refused) as e:
             log.warning("camera %s: could not set its exposure back (%s)", self.device, e)
