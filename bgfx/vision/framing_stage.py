@@ -153,7 +153,7 @@ class FramingStage:
 
     def _mask(self, name: str, mask: np.ndarray, source: Refined | None, window: Box) -> np.ndarray:
         """The (H, W) uint8 mask's window scaled to its size: from the guide-size alpha when `mask` is `source`'s,
-        and not again when the same read-only source under the same window made the buffer last frame."""
+        and not again when the same read-only source under the same window last made the buffer."""
         height, width = mask.shape
         small = source.small if source is not None and source.alpha is mask else mask
         key = f"mask:{name}"
