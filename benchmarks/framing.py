@@ -16,7 +16,8 @@ height below the head top), the head top, and the picture's frame-to-frame shift
 The cost (printed first): the framing stage's own CPU time per 720p frame (its StageClock section, which is
 time.process_time), split into frames where the window moved and frames where it was settled, and the whole
 render (framing + blur chain) against the same chain without framing on the same frames and masks, the two
-alternated frame by frame in one run; medians, OpenCV on one thread. The framed picture is scaled back to the
+alternated frame by frame in one run; medians, OpenCV on one thread. The masks come with their refinements
+(`last_refined`), so the stage scales each from its guide-size alpha as it does in the pipeline. The framed picture is scaled back to the
 frame's size before the chain, so the chain costs the same either way: the difference is the stage's.
 
 Usage (under flock /tmp/bgfx-bench.lock, from the checkout): python -m benchmarks.framing [--shared ../shared] [--cost]
@@ -39,7 +40,8 @@ from bgfx.vision.frame import Frame
 from bgfx.vision.framing_settings import FramingSettings
 from bgfx.vision.framing_stage import FramingStage
 from bgfx.vision.models import LocatedModel, load_catalog
-from bgfx.vision.pipeline import Pipeline, SegmentationSettings
+from bgfx.vision.pipeline import Pipeline, SegmentationSettings, last_refined
+from bgfx.vision.refine import Refined
 from bgfx.vision.segmentation import Segmenter, SegmenterOptions
 from bgfx.vision.timing import StageClock
 
@@ -204,19 +206,23 @@ class Cost:
     frames: tuple[int, int]  # (following, settled) frames timed
 
 
-def refined_masks(clip: list[np.ndarray]) -> tuple[list[Frame], list[dict[str, np.ndarray]]]:
-    """The clip's frames and their refined masks, made once by the real segmenter, whose pipeline is then
-    closed so no MediaPipe thread adds to the process CPU time measured afterwards."""
+Refinements = tuple[dict[str, np.ndarray], dict[str, Refined | None]]  # one frame's masks, and what they came from
+
+
+def refined_masks(clip: list[np.ndarray]) -> tuple[list[Frame], list[Refinements]]:
+    """The clip's frames and their refined masks (with the refinements the framing stage scales them from), made
+    once by the real segmenter, whose pipeline is then closed so no MediaPipe thread adds to the process CPU
+    time measured afterwards."""
     with Pipeline((BLUR,), SegmentationSettings()) as pipeline:
         frames = [Frame(image, 1 + index * STEP_MS) for index, image in enumerate(clip)]
-        return frames, [pipeline.masks(frame, pipeline.segment(frame)) for frame in frames]
+        return frames, [(pipeline.masks(frame, pipeline.segment(frame)), last_refined(pipeline)) for frame in frames]
 
 
-def timed_render(stage: FramingStage, chain: Chain, frame: Frame, masks: dict[str, np.ndarray]) -> tuple[float, float]:
+def timed_render(stage: FramingStage, chain: Chain, frame: Frame, masks: Refinements) -> tuple[float, float]:
     """(whole render, framing stage alone) CPU ms of one frame rendered as Pipeline.render does."""
     clock = StageClock()
     start = time.process_time()
-    stage.run(chain, frame, masks, clock)
+    stage.run(chain, frame, masks[0], clock, sources=masks[1])
     return 1000 * (time.process_time() - start), clock.cpu.get("framing", 0.0)
 
 

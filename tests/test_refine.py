@@ -116,3 +116,16 @@ def test_the_fast_guided_filter_matches_the_full_one() -> None:
     assert np.abs(fast - full).mean() < 0.02 and np.abs(fast - full).max() < 0.15
     flat = fast_guided_filter(guide, np.full((120, 160), 0.3, np.float32), 4, 0.005)
     assert np.allclose(flat, 0.3, atol=1e-4)  # a constant passes through unchanged
+
+
+def test_the_last_refinement_keeps_the_guide_size_alpha_it_was_scaled_from() -> None:
+    frame = np.zeros((180, 320, 3), np.uint8)
+    frame[:, 150:] = 200
+    refiner = Refiner(RefineSettings(guide_width=64))
+    mask = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (18, 1))
+    alpha = refiner(mask, frame)
+    last = refiner.last
+    assert last is not None and last.alpha is alpha and last.small.shape == (36, 64)
+    assert not last.small.flags.writeable and not alpha.flags.writeable
+    assert np.array_equal(cv2.resize(last.small, (320, 180), interpolation=cv2.INTER_LINEAR), alpha)
+    assert refiner(mask, frame, still=True) is alpha and refiner.last is last  # still: handed back as it was

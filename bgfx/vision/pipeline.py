@@ -21,7 +21,7 @@ from bgfx.vision.framing_stage import FramingStage
 from bgfx.vision.head_crop import HeadCrop, moved, person_present
 from bgfx.vision.motion import MotionGate
 from bgfx.vision.models import Catalog, load_catalog
-from bgfx.vision.refine import Refiner, RefineSettings
+from bgfx.vision.refine import Refined, Refiner, RefineSettings
 from bgfx.vision.segmentation import PERSON, RunningMode, Segmenter
 from bgfx.vision.segmentation_settings import SegmentationSettings
 from bgfx.vision.segmenter_pool import SegmenterPool
@@ -256,12 +256,18 @@ class Pipeline:
         """Frame, then apply the chain; until every mask it needs exists (a live stream's start), pass the frame through."""
         if not self.chain.needs <= masks.keys():
             return np.array(frame.image)
-        return self.framing.run(self.chain, frame, masks, clock, photo=self.mode is RunningMode.IMAGE)
+        return self.framing.run(self.chain, frame, masks, clock, photo=self.mode is RunningMode.IMAGE, sources=last_refined(self))
 
     def process(self, frame: Frame, clock: StageClock | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """All three stages for one frame: (output image, refined masks as the effects saw them, framed)."""
         masks = self.masks(frame, self.segment(frame, clock), clock)
         return self.render(frame, masks, clock), self.framing.shown(masks)
+
+
+def last_refined(pipeline: Pipeline) -> dict[str, Refined | None]:
+    """Each mask's last refinement, its frame-size alpha with the guide-size one it was scaled from: the framing
+    stage scales a mask that is one of these from its small alpha (a head crop's placed alpha is none of them)."""
+    return {mask: refiner.last for mask, refiner in pipeline._refiners.items()}
 
 
 def run_model(
