@@ -153,7 +153,7 @@ class Daemon:
             else:
                 frame = self.feed.read()
             image = self._compose(frame, paused)
-            self.exposure.steer(self.handler.pipeline.chain.camera_meter())
+            self.exposure.steer(self.handler.pipeline.chain.camera_meter() if frame is not None else None)  # released: set back
             self.output.send(image, frame)
             if self.front_ends.preview.wanted():  # a control page is open
                 self.front_ends.preview.offer(image, frame.image if frame else None, self._person)
@@ -170,6 +170,7 @@ class Daemon:
         if self.demand.wanted(readers, time.monotonic(), live.release_after_s):
             return False
         self.feed.release()
+        self.exposure.steer(None)  # the camera as found for whoever opens it next
         self.notifier.ready("idle: waiting for an application to open the virtual camera")
         self.notifier.watchdog()
         self._publish(force=True, state="idle")

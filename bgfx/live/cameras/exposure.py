@@ -96,10 +96,17 @@ def take_over(fd: int, fps: float) -> Takeover | None:
     return Takeover(mode, manual, exposure, gain, limits, found)
 
 
-def set_back(fd: int, taken: Takeover) -> None:
-    """The exposure time and gain as found (while still manual), then the mode as found."""
+def set_back(fd: int, taken: Takeover) -> list[str]:
+    """The exposure time and gain as found (while still manual), then the mode as found, each tried whatever the
+    others did (the mode above all); what failed, as "name (reason)"."""
     values = [(taken.time, taken.found[1])] + ([(taken.gain, taken.found[2])] if taken.gain is not None else [])
-    write_all(fd, values + [(taken.mode, taken.found[0])])
+    failed = []
+    for info, value in values + [(taken.mode, taken.found[0])]:
+        try:
+            camera_controls.write(fd, info, value)
+        except OSError as e:
+            failed.append(f"{info.name} ({e.strerror})")
+    return failed
 
 
 class CameraExposure:
@@ -118,6 +125,7 @@ class CameraExposure:
         self._changed = False
         self._closed = False
         self._taken: Takeover | None = None
+        self._retake = False  # an ioctl failed (a glitch, an unplug): take the camera over again before a step
         self._found: tuple[int, int, int | None] | None = None  # (mode, time, gain) as found at the first takeover
         self.settings: tuple[int, int | None] | None = None  # (exposure time, gain) set last (status, tests)
         self._thread: threading.Thread | None = None
@@ -153,14 +161,15 @@ class CameraExposure:
             self._wake.wait(self.period_s)
             with self._lock:
                 wanted, offered = self._wanted and not self._closed, self._offered
+                self._offered = None  # each reading is used once
             try:
                 if not wanted:
                     self._release()
                 elif offered is not None and offered[0] >= last_step + SETTLE_S and self._step(offered[1], offered[2]):
                     last_step = time.monotonic()
-            except OSError as e:  # unplugged: taken over again when it is back
+            except OSError as e:  # a glitch or unplugged: taken over again when it answers (and set back at the end)
                 log.warning("camera %s: cannot set its exposure (%s); trying again", self.device, e.strerror)
-                self._taken = None
+                self._retake = True
                 self._wake.wait(RETRY_S)
             except Refused as e:
                 log.warning("light: camera %s: %s; its exposure is left to it, the light curve alone lifts the face", self.device, e)
@@ -168,34 +177,48 @@ class CameraExposure:
         self._release()
 
     def _step(self, face: float, target: float) -> bool:
-        """One step towards `target`: True when the camera was changed."""
+        """One step towards `target`: True when the camera was changed (the device is opened only to change it)."""
+        taken = self._taken
+        planned = None if taken is None or self._retake else next_setting(face, target, *self.settings, taken.limits)
+        if taken is not None and not self._retake and planned is None:
+            return False
         with v4l2.opened(self.device) as fd:
-            if self._taken is None:
-                self._taken = take_over(fd, self.fps)
-                if self._taken is None:
-                    log.info("camera %s has no manual exposure time: the light curve alone lifts the face", self.device)
-                    self._user = True
+            if taken is None or self._retake:
+                taken = self._take(fd)
+                if taken is None:
                     return False
-                if self._found is None:
-                    self._found = self._taken.found
-                else:  # taken again after a glitch: what is set back is still what the camera had at first
-                    self._taken = replace(self._taken, found=self._found)
-                self.settings = self._taken.found[1:]
-                log.info("camera %s: exposure set from the face (found: %s)", self.device, self._taken.found)
-            taken = self._taken
-            planned = next_setting(face, target, self.settings[0], self.settings[1], taken.limits)
-            if planned is None:
-                return False
+                planned = next_setting(face, target, *self.settings, taken.limits)
+                if self.settings[0] > taken.limits.longest:  # found longer than a frame: the frame rate first
+                    planned = (taken.limits.longest, self.settings[1])
+                if planned is None:
+                    return False
             values = [(control, value) for control, value, now in
                       ((taken.time, planned[0], self.settings[0]), (taken.gain, planned[1], self.settings[1]))
                       if control is not None and value != now]  # only what changes: each is a USB transfer
             readback = write_all(fd, values)
-        self.settings = (readback.get(taken.time.name, self.settings[0]),
-                         readback.get(taken.gain.name, self.settings[1]) if taken.gain is not None else None)
+        before, self.settings = self.settings, (readback.get(taken.time.name, self.settings[0]),
+                                                readback.get(taken.gain.name, self.settings[1]) if taken.gain is not None else None)
         log.debug("camera %s: exposure %s, gain %s (face %.0f, target %.0f)", self.device, *self.settings, face, target)
+        if self.settings == before:  # the camera kept its values (clamped, quantised): nothing for the curve to follow
+            return False
         with self._lock:
             self._changed = True
         return True
+
+    def _take(self, fd: int) -> Takeover | None:
+        """Take the camera over (again after a glitch: what is set back stays what the camera had at first)."""
+        taken = take_over(fd, self.fps)
+        self._retake = False
+        if taken is None:
+            log.info("camera %s has no manual exposure time: the light curve alone lifts the face", self.device)
+            self._user = True
+            return None
+        if self._found is None:
+            self._found = taken.found
+            log.info("camera %s: exposure set from the face (found: %s)", self.device, taken.found)
+        self.settings = taken.found[1:]  # what the camera has now
+        taken = self._taken = replace(taken, found=self._found)
+        return taken
 
     def _release(self) -> None:
         """Set the camera back if it is steered."""
@@ -204,8 +227,11 @@ class CameraExposure:
             return
         try:
             with v4l2.opened(self.device) as fd:
-                set_back(fd, taken)
+                failed = set_back(fd, taken)
+        except OSError as e:
+            failed = [f"the device ({e.strerror})"]
+        if failed:
+            log.warning("camera %s: could not set back its exposure as found: %s", self.device, ", ".join(failed))
+        else:
             self._found = None
             log.info("camera %s: exposure set back as found", self.device)
-        except (OSError, Refused) as e:
-            log.warning("camera %s: could not set its exposure back (%s)", self.device, e)

@@ -8,7 +8,8 @@ that the light curve can follow frame by frame. Brighter: a longer exposure firs
 frame interval (longer would lower the frame rate); then the camera's gain, a sixteenth of its range a step. Darker:
 the gain first, then the exposure. Under mains light (power_line_frequency 50 or 60 Hz) an exposure of a
 half-period or more is a whole number of half-periods (10 ms, 8.3 ms), so lamps do not roll bands through the
-picture, as a camera's own automatic exposure does.
+picture, as a camera's own automatic exposure does; a step that such a whole number would carry past the band on
+the other side is not taken (it would hunt between two of them), and the light curve makes up the rest.
 
 Units are V4L2's: exposure_time_absolute in 100 µs, gain in the camera's own steps.
 """
@@ -71,14 +72,16 @@ def next_setting(face: float, target: float, time: int, gain: int | None, limits
     gain_step = 0 if limits.gain is None else max(1, (limits.gain[1] - limits.gain[0]) // GAIN_STEPS)
     if factor > 1.0:
         if time < limits.longest:
-            return _longer(time, factor, limits), gain
+            longer = _longer(time, factor, limits)
+            return (longer, gain) if ratio * time / longer >= 1.0 / BAND else None  # a half-period too far: stay
         if gain is not None and limits.gain is not None and gain < limits.gain[1]:
             return time, min(limits.gain[1], gain + gain_step)
         return None
     if gain is not None and limits.gain is not None and gain > limits.gain[0]:
         return time, max(limits.gain[0], gain - gain_step)
     if time > limits.time[0]:
-        return _shorter(time, factor, limits), gain
+        shorter = _shorter(time, factor, limits)
+        return (shorter, gain) if ratio * time / shorter <= BAND else None
     return None
 
 
