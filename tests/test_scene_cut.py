@@ -12,7 +12,7 @@ from bgfx.vision.effects import ChainItem
 from bgfx.vision.effects.blur import Blur
 from bgfx.vision.effects.hair_tint import HairTint
 from bgfx.vision.frame import Frame
-from bgfx.vision.pipeline import Pipeline, SegmentationSettings
+from bgfx.vision.pipeline import HAIR_STILL_STRETCH, Pipeline, SegmentationSettings
 from bgfx.vision.segmentation import Segmenter
 from tests.conftest import SERGEY, TESTDATA, model
 
@@ -24,7 +24,7 @@ CHAIN = (ChainItem("blur", True, Blur()), ChainItem("tint", True, HairTint()))
 def test_a_cut_runs_both_models_on_the_cut_frame_and_resets_the_crop(video_frames: list[np.ndarray]) -> None:
     doctor = cv2.resize(cv2.imread(str(TESTDATA / "stills" / "doctor-5871743_640.jpg")), (960, 540))
     shipped = SegmentationSettings()
-    again = shipped.hair_every * shipped.still_every  # the shipped cadence of the hair model while still (24th frame)
+    again = shipped.hair_every * min(shipped.still_every, HAIR_STILL_STRETCH)  # the hair model while still: 12th frame
     with Pipeline(CHAIN, shipped) as pipeline:
         for index in range(again + 2):  # a still desk: the hair model at frames 0 and `again`, the second on its crop
             results = pipeline.segment(Frame(video_frames[0], 1 + 33 * index))
