@@ -118,6 +118,19 @@ def bare_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture()
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The fake V4L2 ioctl layer (`tests.support.fake_v4l2.standard`: a C920 at video0, its metadata node, a
+    v4l2loopback output) installed in this process, its nodes under tmp_path/dev."""
+    from bgfx.live.cameras import v4l2
+    from tests.support.fake_v4l2 import standard
+
+    device = standard(tmp_path / "dev")
+    monkeypatch.setattr(v4l2, "DEV", device.folder)
+    monkeypatch.setattr(v4l2, "ioctl", device.ioctl)
+    return device
+
+
+@pytest.fixture()
 def model_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """BGFX_MODEL_PATH as a folder holding only the named catalog models (links to the shared files)."""
 

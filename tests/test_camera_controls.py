@@ -31,14 +31,6 @@ from tests.support.fake_v4l2 import FakeV4l2, frames_from, recorded, standard
 MANUAL = {"auto_exposure": "manual_mode", "exposure_time_absolute": 100, "gain": 64}
 
 
-@pytest.fixture()
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeV4l2:
-    device = standard(tmp_path / "dev")
-    monkeypatch.setattr(v4l2, "DEV", device.folder)
-    monkeypatch.setattr(v4l2, "ioctl", device.ioctl)
-    return device
-
-
 def bgfx(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The real command line, with the fake V4L2 layer's nodes in tmp_path/dev."""
     env = {**os.environ, "BGFX_TEST_V4L2": str(tmp_path / "dev"), "BGFX_TEST_V4L2_FRAMES": str(VIDEO), **(env or {})}

@@ -177,14 +177,6 @@ def steer_for(fake: FakeV4l2, scene: np.ndarray, person: np.ndarray, seconds: fl
     return faces, runtime.reading[1]
 
 
-@pytest.fixture()
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeV4l2:
-    device = standard(tmp_path / "dev")
-    monkeypatch.setattr(v4l2, "DEV", device.folder)
-    monkeypatch.setattr(v4l2, "ioctl", device.ioctl)
-    return device
-
-
 @pytest.mark.models
 def test_the_camera_lifts_the_face_before_the_curve_and_is_left_as_found(fake: FakeV4l2) -> None:
     scene, person = desk_scene()
