@@ -204,8 +204,7 @@ class Pipeline:
         self._frame_count += 1
         with stage(clock, "segmentation"):
             due = self.mode is RunningMode.IMAGE or not self.segmenters or self.gate.due(frame.image, frame.timestamp_ms)
-            stretch = 1 if self.gate.moving else min(self.gate.still_every, HAIR_STILL_STRETCH)
-            hair_every = self.settings.hair_every * self.gate.hair_factor * stretch
+            hair_every = hair_cadence(self.settings.hair_every, self.gate)
             for model, segmenter in sorted(self.segmenters.items(), key=lambda item: PERSON not in item[1].options.wanted):
                 if PERSON in segmenter.options.wanted:
                     run_model(self.mode, segmenter, frame, None, due or model not in self._last, self._last, model)
@@ -266,6 +265,11 @@ class Pipeline:
         """All three stages for one frame: (output image, refined masks as the effects saw them, framed)."""
         masks = self.masks(frame, self.segment(frame, clock), clock)
         return self.render(frame, masks, clock), self.framing.shown(masks)
+
+
+def hair_cadence(hair_every: int, gate: MotionGate) -> int:
+    """Run the hair model every this many frames: `hair_every`, times the governor's factor, stretched while still."""
+    return hair_every * gate.hair_factor * (1 if gate.moving else min(gate.still_every, HAIR_STILL_STRETCH))
 
 
 def last_refined(pipeline: Pipeline) -> dict[str, Refined | None]:
