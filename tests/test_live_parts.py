@@ -177,6 +177,15 @@ def test_status_is_published_at_most_twice_a_second_unless_forced() -> None:
     assert publisher.latest["state"] == "running"
 
 
+def test_a_changed_state_camera_or_reader_count_is_published_at_once() -> None:
+    publisher = StatusPublisher(Notifier(), interval_s=60.0)
+    publisher.publish({"state": "idle", "camera": "closed", "readers": 0, "fps_in": 0, "fps_out": 0})
+    assert not publisher.due(headline=("idle", "closed", 0))  # nothing new: wait for the interval
+    assert publisher.due(headline=("running", "closed", 0))
+    assert publisher.due(headline=("idle", "open", 0))
+    assert publisher.due(headline=("idle", "closed", 1))  # an application opened the virtual camera
+
+
 def test_rates_count_events_in_their_window() -> None:
     rate = Rate(window_s=2.0)
     for t in (0.0, 0.5, 1.0, 1.5, 2.0):

@@ -211,13 +211,14 @@ class Daemon:
                 log.warning("output.%s: %r → %r applies on restart only (the output stays as it is)", key, before, after)
 
     def _publish(self, force: bool = False, state: str | None = None) -> None:
-        if not self.status.due(force):
-            return
         h = self.handler
         state = state or ("paused" if h.paused else "camera-lost" if self.feed.lost else "running")
+        camera = "open" if self.feed.is_open else "closed"
+        if not self.status.due(force, (state, camera, self.output.readers_seen)):
+            return
         self.status.publish(self.stats.snapshot(
-            h.pipeline, state=state, preset=h.preset, camera="open" if self.feed.is_open else "closed",
-            readers=self.output.readers_seen, config=h.config.source, decode_errors=self.feed.decode_errors,
+            h.pipeline, state=state, preset=h.preset, camera=camera, readers=self.output.readers_seen,
+            config=h.config.source, decode_errors=self.feed.decode_errors,
             effort=self.governor.level, effort_step=STEPS[self.governor.level].name,
         ), notify=not force)
 

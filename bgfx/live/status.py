@@ -109,10 +109,15 @@ class Stats:
         }
 
 
+HEADLINE = ("state", "camera", "readers")  # what a change of publishes at once
+
+
 class StatusPublisher:
     """The newest snapshot, replaced whole (front-end threads read it), and systemd's STATUS= line.
 
-    A snapshot is made at most every `interval_s` unless forced (after a command, when idle).
+    A snapshot is made at most every `interval_s` unless forced (after a command, when idle) or unless
+    its headline (state, camera, readers) changed: `bgfx status` right after an application opens the
+    camera says "running", not the idle snapshot of up to `interval_s` ago.
     """
 
     def __init__(self, notifier: Notifier, interval_s: float = 0.5) -> None:
@@ -121,8 +126,10 @@ class StatusPublisher:
         self._interval_s = interval_s
         self._published = -interval_s
 
-    def due(self, force: bool = False) -> bool:
-        return force or time.monotonic() - self._published >= self._interval_s
+    def due(self, force: bool = False, headline: tuple = ()) -> bool:
+        """Whether to publish now; `headline` holds the values of HEADLINE for the snapshot to come."""
+        changed = headline != tuple(self.latest.get(key) for key in HEADLINE[: len(headline)])
+        return force or changed or time.monotonic() - self._published >= self._interval_s
 
     def publish(self, snapshot: dict, *, notify: bool = True) -> None:
         self._published = time.monotonic()
