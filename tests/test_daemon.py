@@ -319,7 +319,7 @@ def test_output_fps_below_input_drops_to_the_output_rate(start, tmp_path: Path) 
     rows = daemon.frames()[first:]
     rate = (len(rows) - 1) / (rows[-1][0] - rows[0][0])
     assert abs(rate - 15) < 1.5, rate
-    assert daemon.status()["fps_in"] > 25  # the camera is still read at its own rate
+    assert daemon.status()["fps_in"] > 20  # the camera (30 fps) is still read at its own rate, not at 15
     assert daemon.stop() == 0
 
 

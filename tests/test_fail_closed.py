@@ -69,7 +69,7 @@ def test_an_effect_that_raises_gives_safe_frames_and_the_daemon_goes_on(tmp_path
         rows = daemon.frame_rows()
         assert not any(raw(row) for row in rows) and all(blurred(row) for row in rows[-20:])
         assert daemon.log().count("processing failed") == 1  # logged once, not 30 times a second
-        assert daemon.status()["fps_out"] > 20
+        assert daemon.status()["fps_out"] > 15  # the stream goes on (a stalled loop sends none)
     finally:
         assert daemon.stop() == 0
 
