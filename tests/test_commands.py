@@ -100,6 +100,21 @@ def test_ask_says_when_the_loop_does_not_answer_or_the_queue_is_full() -> None:
     assert answer == {"ok": False, "message": "the daemon is busy (command queue full); try again"}
 
 
+def test_a_closed_queue_answers_waiting_and_later_senders_at_once() -> None:
+    queue = CommandQueue()
+    asker = Asker(queue, dict, VERBS, timeout_s=60)  # an answer that waited for the timeout would hold the test a minute
+    waiting: list[dict] = []
+    sender = threading.Thread(target=lambda: waiting.append(asker.ask("pause")), daemon=True)
+    sender.start()
+    while not queue._queue.qsize():  # the pause is queued, its sender waiting
+        sender.join(0.01)
+    queue.close()
+    sender.join(10)
+    assert waiting == [{"ok": False, "message": "bgfx is stopping"}]
+    assert asker.ask("resume") == {"ok": False, "message": "bgfx is stopping"}  # later senders: answered, not queued
+    assert queue.put(Command("reload")) and queue.drain() == []
+
+
 def test_hotkeys_must_name_a_verb_that_changes_something(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text('hotkeys: {"<ctrl>+<alt>+s": status, "<ctrl>+<alt>+x": blurr, "<ctrl>+<alt>+b": toggle blur, '

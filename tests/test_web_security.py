@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -253,3 +255,29 @@ def test_a_reload_never_rebinds_the_page(tmp_path: Path) -> None:
         assert "live.web: on at 127.0.0.1:0 → on at 0.0.0.0:0 (remote allowed) applies on restart only" in daemon.log()
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_page_asking_while_the_daemon_stops_never_holds_the_exit(page: dict) -> None:
+    """Settings asked over and over while SIGTERM lands: an ask the ended loop would never answer is answered
+    "bgfx is stopping", so the process exits within the stop's 10 s (it used to wait out the 15 s ask timeout)."""
+    answers: list[str] = []
+    stopping = threading.Event()
+
+    def ask_again() -> None:
+        while not stopping.is_set():
+            try:
+                answer = send(page, "GET", "/api/settings")
+                answers.append(json.loads(answer.body)["message"] if answer.status != 200 else "ok")
+            except (OSError, http.client.HTTPException, ValueError):
+                time.sleep(0.01)  # the listener is going or gone
+
+    askers = [threading.Thread(target=ask_again, daemon=True) for _ in range(4)]
+    for asker in askers:
+        asker.start()
+    while len(answers) < 20:
+        time.sleep(0.05)
+    try:
+        assert page["daemon"].stop() == 0
+    finally:
+        stopping.set()
+    assert not [a for a in answers if "no answer" in a], answers[-5:]

@@ -130,6 +130,7 @@ class Daemon:
         self.cards = Cards(cfg.pause, size)
         self.safe = SafeFrames(cfg.live, self.cards)
         parts.callback(self.notifier.close)
+        parts.callback(self.commands.close)  # first on the way out: a sender waits for no loop that has ended
 
     def run(self) -> int:
         with self._parts:

@@ -100,6 +100,9 @@ def _quoted(text: str, limit: int = 100) -> str:
 Answer = tuple[bool, str] | tuple[bool, str, dict]  # ok, message[, data: what a query answers]
 
 
+STOPPING = "bgfx is stopping"
+
+
 class Reply:
     """Where the live loop answers a command, for a sender that waits."""
 
@@ -118,17 +121,38 @@ class Reply:
 
 
 class CommandQueue:
-    """A bounded queue of commands; when full, new commands are refused rather than stalling a thread."""
+    """A bounded queue of commands; when full, new commands are refused rather than stalling a thread.
+
+    `close()` (the live loop has ended) answers every waiting sender and every later one at once with
+    STOPPING: an answer that would never come would hold the sender's thread, and the process's exit, for the
+    asker's whole timeout.
+    """
 
     def __init__(self, size: int = 64) -> None:
         self._queue: queue.Queue[tuple[Command, Reply | None]] = queue.Queue(maxsize=size)
+        self._lock = threading.Lock()  # a put and close never interleave: no command is queued after the last drain
+        self._closed = False
 
     def put(self, command: Command, reply: Reply | None = None) -> bool:
-        try:
-            self._queue.put_nowait((command, reply))
-            return True
-        except queue.Full:
-            return False
+        """True when queued (or, once closed, answered with STOPPING at once); False when the queue is full."""
+        with self._lock:
+            if self._closed:
+                if reply is not None:
+                    reply.set(False, STOPPING)
+                return True
+            try:
+                self._queue.put_nowait((command, reply))
+                return True
+            except queue.Full:
+                return False
+
+    def close(self) -> None:
+        """No command will be applied any more: answer the queued ones, and every later one, with STOPPING."""
+        with self._lock:
+            self._closed = True
+            for _, reply in self.drain():
+                if reply is not None:
+                    reply.set(False, STOPPING)
 
     def drain(self, limit: int | None = None) -> list[tuple[Command, Reply | None]]:
         """The queued commands, oldest first; at most `limit` (the rest wait for the next call)."""
