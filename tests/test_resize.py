@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgfx.vision.resize import shrink
+from bgfx.vision.resize import _MEMO_SLOTS, shrink
 
 
 def pattern(height: int, width: int) -> np.ndarray:
@@ -56,3 +56,15 @@ def test_the_first_halving_of_a_read_only_frame_is_shared() -> None:
         shrink(other, (other.shape[1] // 2, 180))
     assert shrink(frame, (320, 180)) is not half  # a few frames later it was evicted (bounded memo)
     assert np.array_equal(shrink(frame, (320, 180)), half)
+
+
+def test_an_alpha_shrunk_without_memo_leaves_the_frames_halvings_shared() -> None:
+    """A read-only alpha (a kept mask) shrunk with memo=False takes no memo slot: the frame's halving stays."""
+    frame = np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    frame.flags.writeable = False
+    half = shrink(frame, (640, 360))
+    for seed in range(_MEMO_SLOTS):
+        alpha = np.full((720, 1280), seed, np.uint8)
+        alpha.flags.writeable = False
+        assert shrink(alpha, (160, 90), memo=False)[0, 0] == seed
+    assert shrink(frame, (640, 360)) is half

@@ -22,9 +22,9 @@ _MEMO_SLOTS = 4
 _memo: list[tuple[weakref.ref, np.ndarray]] = []
 
 
-def _halve(image: np.ndarray) -> np.ndarray:
+def _halve(image: np.ndarray, memo: bool) -> np.ndarray:
     half = (image.shape[1] // 2, image.shape[0] // 2)
-    if image.flags.writeable:
+    if image.flags.writeable or not memo:
         return cv2.resize(image, half, interpolation=cv2.INTER_AREA)
     for ref, cached in _memo:
         if ref() is image:
@@ -36,14 +36,15 @@ def _halve(image: np.ndarray) -> np.ndarray:
     return result
 
 
-def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def shrink(image: np.ndarray, size: tuple[int, int], memo: bool = True) -> np.ndarray:
     """image (H, W[, C]) uint8 → size (w, h), area-averaged; size must not exceed the image's.
 
-    The result may be shared (read-only) when the input is read-only.
+    The result may be shared (read-only) when the input is read-only and `memo` is true; memo=False for a
+    read-only array that is no frame (an alpha), whose halvings would push the frame's out of the memo.
     """
     width, height = size
     while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
-        image = _halve(image)
+        image = _halve(image, memo)
     if (image.shape[1], image.shape[0]) == size:
         return image
     # Under 2x, bilinear reads at most 2x2 sources per output pixel: no aliasing, and far cheaper than
