@@ -23,7 +23,7 @@ from typing import ClassVar, Mapping
 import cv2
 import numpy as np
 
-from bgfx.vision.effects.composite import Workspace, blend_into, light_wrap
+from bgfx.vision.effects.composite import KeptBlend, Workspace, blend_into, light_wrap
 from bgfx.vision.effects.pyramid import Canvas, level, opaque_tiles, padded, shrunk
 
 REACH = 0.3  # share of the frame width from the person's edge at which a portrait blur is at full strength
@@ -65,6 +65,7 @@ class BlurRuntime:
         self._workspace = Workspace()
         self.canvas = Canvas()
         self._alpha: np.ndarray | None = None  # the last frame's alpha
+        self._kept = KeptBlend()  # the last composite, for still frames
 
     def sigma(self, width: int) -> float:
         """The full blur's Gaussian sigma in frame px for a frame `width` px wide."""
@@ -123,17 +124,26 @@ class BlurRuntime:
         return mixed + (levels[2] - mixed) * upper
 
     def apply(self, image: np.ndarray, masks: Mapping[str, np.ndarray], timestamp_ms: int) -> np.ndarray:
-        """The blurred frame; the background of the last frame as it is when the alpha is the very read-only array
-        of the last frame (the pipeline hands the same one back while the motion gate finds the picture still)."""
+        """The blurred frame (read-only when kept). When the alpha is the very read-only array of the last frame
+        (the pipeline hands the same one back while the motion gate finds the picture still), the background of
+        the last frame is used as it is, and without light wrap the last composite is redone only where the
+        picture changed (`KeptBlend`)."""
         alpha = masks["person"]
         height, width = alpha.shape
-        if alpha is self._alpha and not alpha.flags.writeable and self.canvas.picture is not None:
+        still = alpha is self._alpha and not alpha.flags.writeable and self.canvas.picture is not None
+        self._alpha = alpha
+        wrap = self.settings.light_wrap
+        if still and wrap == 0 and self._kept.reusable(image, alpha):
+            kept = self._kept.update(image, alpha, self.canvas.picture, self._workspace)
+            if kept is not None:
+                return kept
+        if still:
             background = self.canvas.picture[:height, :width].copy()
         else:
             background = self._background(image, alpha)[:height, :width].copy()  # the output is built in it
-        self._alpha = alpha
-        foreground = light_wrap(image, background, alpha, self.settings.light_wrap, self._workspace)
-        return blend_into(background, foreground, alpha, self._workspace)
+        foreground = light_wrap(image, background, alpha, wrap, self._workspace)
+        output = blend_into(background, foreground, alpha, self._workspace)
+        return self._kept.keep(output, image, alpha) if wrap == 0 else output
 
     def _background(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """The canvas brought up to date with this frame: (H', W', 3) uint8, H', W' the padded sides."""
