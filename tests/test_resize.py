@@ -58,13 +58,13 @@ def test_the_first_halving_of_a_read_only_frame_is_shared() -> None:
     assert np.array_equal(shrink(frame, (320, 180)), half)
 
 
-def test_an_alpha_shrunk_without_memo_leaves_the_frames_halvings_shared() -> None:
-    """A read-only alpha (a kept mask) shrunk with memo=False takes no memo slot: the frame's halving stays."""
+def test_a_shrunk_alpha_leaves_the_frames_halvings_shared() -> None:
+    """A read-only alpha (a kept mask) takes no memo slot: the frame's halving stays."""
     frame = np.random.default_rng(1).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
     frame.flags.writeable = False
     half = shrink(frame, (640, 360))
     for seed in range(_MEMO_SLOTS):
         alpha = np.full((720, 1280), seed, np.uint8)
         alpha.flags.writeable = False
-        assert shrink(alpha, (160, 90), memo=False)[0, 0] == seed
+        assert shrink(alpha, (160, 90))[0, 0] == seed
     assert shrink(frame, (640, 360)) is half

@@ -7,7 +7,7 @@ with one bilinear step of less than 2x: the same anti-aliasing at a fraction of 
 
 Segmentation, refinement and blur each downscale the same frame; on a live
 stream every full-resolution read misses the cache (~0.7 ms at 720p here). So
-the first halving of a read-only image (a `Frame`'s, which cannot change) is
+the first halving of a read-only picture (a `Frame`'s, which cannot change; never an alpha) is
 memoised for the few images most recently seen, and the stages share one pass.
 """
 
@@ -22,9 +22,9 @@ _MEMO_SLOTS = 4
 _memo: list[tuple[weakref.ref, np.ndarray]] = []
 
 
-def _halve(image: np.ndarray, memo: bool) -> np.ndarray:
+def _halve(image: np.ndarray) -> np.ndarray:
     half = (image.shape[1] // 2, image.shape[0] // 2)
-    if image.flags.writeable or not memo:
+    if image.flags.writeable or image.ndim != 3:  # a read-only alpha's halvings would push the frame's out
         return cv2.resize(image, half, interpolation=cv2.INTER_AREA)
     for ref, cached in _memo:
         if ref() is image:
@@ -36,15 +36,14 @@ def _halve(image: np.ndarray, memo: bool) -> np.ndarray:
     return result
 
 
-def shrink(image: np.ndarray, size: tuple[int, int], memo: bool = True) -> np.ndarray:
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """image (H, W[, C]) uint8 → size (w, h), area-averaged; size must not exceed the image's.
 
-    The result may be shared (read-only) when the input is read-only and `memo` is true; memo=False for a
-    read-only array that is no frame (an alpha), whose halvings would push the frame's out of the memo.
+    The result may be shared (read-only) when the input is a read-only (H, W, 3) picture.
     """
     width, height = size
     while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
-        image = _halve(image, memo)
+        image = _halve(image)
     if (image.shape[1], image.shape[0]) == size:
         return image
     # Under 2x, bilinear reads at most 2x2 sources per output pixel: no aliasing, and far cheaper than

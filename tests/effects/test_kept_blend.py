@@ -126,3 +126,23 @@ def test_a_change_over_a_quarter_of_the_frame_is_blended_whole(desk) -> None:
     out = runtime.apply(frame(moved), {"person": alpha}, 33)
     assert runtime._kept.redone == 1.0
     assert np.array_equal(out, whole(runtime, moved, alpha))
+
+
+def test_a_new_mask_is_watched_where_the_person_now_is(desk) -> None:
+    """After a still stretch on one mask, the person moves 320 px and a new mask comes: a change on them in their
+    new place (far from the old mask) is blended anew, not judged by where they were."""
+    image, alpha = desk
+    moved_alpha = np.ascontiguousarray(np.roll(alpha, 320, axis=1))
+    moved_alpha[:, :320] = 0
+    moved_alpha.flags.writeable = False
+    moved = np.ascontiguousarray(np.roll(image, 320, axis=1))
+    runtime = Blur().prepare()
+    runtime.apply(frame(image), {"person": alpha}, 0)
+    runtime.apply(frame(noisy(image, 1)), {"person": alpha}, 33)  # a still frame: the old mask is watched
+    runtime.apply(frame(moved), {"person": moved_alpha}, 66)
+    rows, cols = face_box(moved_alpha)
+    assert cv2.dilate(alpha, np.ones((49, 49), np.uint8))[rows, cols].max() == 0  # far outside the old mask
+    spoken = moved.copy()
+    spoken[rows, cols] = 255 - spoken[rows, cols]
+    out = runtime.apply(frame(spoken), {"person": moved_alpha}, 99)
+    assert np.array_equal(out[rows, cols], spoken[rows, cols])

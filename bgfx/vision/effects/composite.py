@@ -102,7 +102,7 @@ def light_wrap(
         return foreground
     height, width = alpha.shape
     small = (max(1, width // 4), max(1, height // 4))
-    a = shrink(alpha, small, memo=False).astype(np.float32) * _INV255
+    a = shrink(alpha, small).astype(np.float32) * _INV255
     spread = cv2.GaussianBlur(a, (0, 0), sigmaX=max(1.0, small[0] / 160.0))
     band = np.clip((a - spread) * 8.0 * a * amount, 0.0, 1.0)
     glow = cv2.GaussianBlur(shrink(background, small), (0, 0), 2.0)
@@ -147,10 +147,13 @@ class KeptBlend:
     def keep(self, output: np.ndarray, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         """Keep a whole composite (made read-only and returned) blended from `image` by `alpha`."""
         output.flags.writeable = False
-        self._output, self._alpha, self._near = (output, alpha, None) if not image.flags.writeable else (None, None, None)
-        if self._output is not None:
-            self._grey = _change_grey(image)
         self.redone = 1.0
+        if image.flags.writeable:
+            self._output = self._alpha = self._near = None
+            return output
+        if alpha is not self._alpha:
+            self._near = None  # made again from the new alpha on its first still frame
+        self._output, self._alpha, self._grey = output, alpha, _change_grey(image)
         return output
 
     def update(
@@ -162,7 +165,7 @@ class KeptBlend:
         grey, output = _change_grey(image), self._output
         assert output is not None and self._grey is not None
         if self._near is None:  # once per alpha, on its first still frame
-            near = shrink(alpha, (grey.shape[1], grey.shape[0]), memo=False) > 0
+            near = shrink(alpha, (grey.shape[1], grey.shape[0])) > 0
             self._near = cv2.dilate(near.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
         change = cv2.blur(cv2.absdiff(grey, self._grey), (3, 3))
         changed = ((change > KEPT_CHANGE) & self._near).view(np.uint8)
